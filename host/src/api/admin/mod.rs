@@ -1,0 +1,46 @@
+//! `/admin/api/v1`: users and notifications for operators, behind `app.admin_token`.
+
+mod notifications;
+mod users;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request};
+
+use super::auth;
+use super::response::{ApiError, ApiResult};
+use super::state::AppState;
+
+pub async fn dispatch(state: &AppState, request: Request<Incoming>, path: &[&str]) -> ApiResult {
+    auth::check_admin(request.headers(), &state.config.app)?;
+    let method = request.method().clone();
+    match (path, method) {
+        (["users"], Method::GET) => users::list(state).await,
+        (["users"], Method::POST) => users::create(state, request).await,
+        (["users", key], Method::GET) => users::get(state, key).await,
+        (["users", key], Method::PATCH) => users::update(state, request, key).await,
+        (["users", key], Method::DELETE) => users::remove(state, key).await,
+        (["notifications"], Method::GET) => notifications::list(state, request).await,
+        (["notifications", id], Method::GET) => notifications::get(state, id).await,
+        (["users"] | ["users", _] | ["notifications"] | ["notifications", _], _) => {
+            Err(ApiError::MethodNotAllowed)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Parses a JSON request body into `T`, naming the field at fault.
+async fn json_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    request: Request<Incoming>,
+) -> Result<T, ApiError> {
+    let (_, body) = super::request::read_body(request, state.config.app.max_body_bytes).await?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        ApiError::BadRequest(if path == "." {
+            err.into_inner().to_string()
+        } else {
+            format!("{path}: {}", err.into_inner())
+        })
+    })
+}

@@ -1,0 +1,43 @@
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use uuid::Uuid;
+
+use crate::api::request::{first, query_params};
+use crate::api::response::{json, ApiError, ApiResult};
+use crate::api::state::AppState;
+use crate::store::notifications::{NotificationFilter, Status};
+
+pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
+    let params = query_params(request.uri().query());
+    let status = first(&params, "status")
+        .map(str::parse::<Status>)
+        .transpose()?;
+    let limit = match first(&params, "limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=10_000).contains(limit))
+            .ok_or_else(|| ApiError::BadRequest("limit must be 1 to 10000".to_owned()))?,
+    };
+    let filter = NotificationFilter {
+        status,
+        user_email: first(&params, "user").map(str::to_owned),
+        limit,
+    };
+    let notifications = state.store.list_notifications(&filter).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "results": notifications }),
+    ))
+}
+
+pub async fn get(state: &AppState, id: &str) -> ApiResult {
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::NotFoundDetail(format!("{id:?} is not a notification id")))?;
+    match state.store.get_notification(id).await? {
+        Some(notification) => Ok(json(StatusCode::OK, &notification)),
+        None => Err(ApiError::NotFoundDetail(format!("no notification {id}"))),
+    }
+}

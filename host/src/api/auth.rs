@@ -1,0 +1,88 @@
+//! Token checks. The engine sends its token raw in `Authorization`, with no scheme.
+
+use hyper::header::AUTHORIZATION;
+use hyper::HeaderMap;
+use subtle::ConstantTimeEq;
+
+use super::response::ApiError;
+use crate::config::AppConfig;
+
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+}
+
+/// Compares against every configured token without stopping at the first match, so the
+/// time taken says nothing about which token, or how much of one, was right.
+fn matches_any(given: &str, tokens: &[String]) -> bool {
+    tokens.iter().fold(false, |found, token| {
+        found | bool::from(given.as_bytes().ct_eq(token.as_bytes()))
+    })
+}
+
+/// The engine's token (`app.auth_token`).
+pub fn check_engine(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError> {
+    if app.allow_any_token {
+        return Ok(());
+    }
+    match presented(headers) {
+        Some(given) if !given.is_empty() && matches_any(given, &app.auth_token) => Ok(()),
+        _ => Err(ApiError::InvalidToken),
+    }
+}
+
+/// The admin token (`app.admin_token`), raw or as `Bearer <token>`.
+pub fn check_admin(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError> {
+    if app.admin_token.is_empty() {
+        return Err(ApiError::AdminDisabled);
+    }
+    let given = presented(headers).unwrap_or("");
+    let given = given
+        .strip_prefix("Bearer ")
+        .or_else(|| given.strip_prefix("bearer "))
+        .unwrap_or(given)
+        .trim();
+    if !given.is_empty() && matches_any(given, std::slice::from_ref(&app.admin_token)) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidToken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(tokens: &[&str]) -> AppConfig {
+        AppConfig {
+            auth_token: tokens.iter().map(|t| t.to_string()).collect(),
+            admin_token: "admin-secret".to_owned(),
+            ..AppConfig::default()
+        }
+    }
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn any_rotated_token_is_accepted_with_whitespace_trimmed() {
+        let app = app(&["old", "new"]);
+        assert!(check_engine(&headers(" new "), &app).is_ok());
+        assert!(check_engine(&headers("old"), &app).is_ok());
+        assert!(check_engine(&headers("older"), &app).is_err());
+        assert!(check_engine(&HeaderMap::new(), &app).is_err());
+    }
+
+    #[test]
+    fn admin_token_accepts_bearer_and_rejects_the_engine_token() {
+        let app = app(&["engine"]);
+        assert!(check_admin(&headers("Bearer admin-secret"), &app).is_ok());
+        assert!(check_admin(&headers("admin-secret"), &app).is_ok());
+        assert!(check_admin(&headers("engine"), &app).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+use hyper::StatusCode;
+
+use crate::api::response::{json, ApiError, ApiResult};
+use crate::api::state::AppState;
+
+/// The engine's ping, every 3 minutes, without a token: the link itself is the secret.
+/// An unknown link gets 403, which makes the engine create its integration again.
+pub async fn ping(state: &AppState, token: String) -> ApiResult {
+    match state.store.record_heartbeat(&token).await? {
+        Some(integration) => {
+            tracing::debug!(integration = %integration.id, "heartbeat");
+            Ok(json(StatusCode::OK, &":)"))
+        }
+        None => Err(ApiError::InvalidToken),
+    }
+}

@@ -1,0 +1,111 @@
+//! `POST mobile_app/v1/fcm_relay`: the engine's mobile pushes, as firebase Message JSON.
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::api::auth;
+use crate::api::request::read_body;
+use crate::api::response::{json, ApiError, ApiResult};
+use crate::api::state::AppState;
+use crate::store::notifications::{Accepted, Channel, NewNotification};
+
+/// The user attribute that holds a phone's FCM registration token.
+pub const FCM_TOKEN_ATTRIBUTE: &str = "fcm_token";
+
+pub async fn relay(state: &AppState, request: Request<Incoming>) -> ApiResult {
+    let result = accept(state, request).await;
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(ApiError::InvalidToken) => "invalid_token",
+        Err(ApiError::DatabaseUnavailable(_)) => "database_unavailable",
+        Err(_) => "bad_request",
+    };
+    state.metrics.notification(Channel::Push.as_str(), outcome);
+    result
+}
+
+fn text<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    map.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+}
+
+/// The readable text of a push: the alert's title and body, else the data's title and
+/// subtitle.
+fn message_of(message: &Map<String, Value>, data: &Map<String, Value>) -> String {
+    let alert = message
+        .get("apns")
+        .and_then(|apns| apns.pointer("/payload/aps/alert"))
+        .and_then(Value::as_object);
+    let title = alert
+        .and_then(|alert| text(alert, "title"))
+        .or_else(|| text(data, "title"));
+    let body = alert
+        .and_then(|alert| text(alert, "body"))
+        .or_else(|| text(data, "subtitle"));
+    match (title, body) {
+        (Some(title), Some(body)) => format!("{title}\n{body}"),
+        (Some(one), None) | (None, Some(one)) => one.to_owned(),
+        (None, None) => "Grafana OnCall notification".to_owned(),
+    }
+}
+
+async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
+    auth::check_engine(request.headers(), &state.config.app)?;
+    let (_, body) = read_body(request, state.config.app.max_body_bytes).await?;
+    let message: Value = serde_json::from_slice(&body)
+        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
+    let Value::Object(message) = message else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".to_owned(),
+        ));
+    };
+    let token = text(&message, "token")
+        .ok_or_else(|| ApiError::BadRequest("`token` is required".to_owned()))?
+        .to_owned();
+    let data = message
+        .get("data")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            ApiError::BadRequest("`data` is required and must be an object".to_owned())
+        })?;
+    for optional in ["apns", "android"] {
+        if message
+            .get(optional)
+            .is_some_and(|value| !value.is_object())
+        {
+            return Err(ApiError::BadRequest(format!(
+                "`{optional}` must be an object"
+            )));
+        }
+    }
+    let text = message_of(&message, data);
+    let user = state
+        .store
+        .find_active_by_attribute(FCM_TOKEN_ATTRIBUTE, &token)
+        .await?;
+    let accepted = state
+        .store
+        .accept_notification(
+            NewNotification {
+                channel: Channel::Push,
+                user_id: user.as_ref().map(|user| user.id.clone()),
+                recipient_email: user.as_ref().map(|user| user.email.clone()),
+                message: text,
+                payload: Value::Object(message.clone()),
+            },
+            0,
+        )
+        .await?;
+    if let Accepted::Stored(id) = accepted {
+        tracing::info!(
+            notification = %id,
+            channel = "push",
+            user = user.as_ref().map(|user| user.id.as_str()).unwrap_or("(no user with this device)"),
+            "notification accepted"
+        );
+    }
+    Ok(json(StatusCode::OK, &serde_json::json!({})))
+}

@@ -1,0 +1,68 @@
+//! Liveness, readiness and metrics.
+
+use hyper::StatusCode;
+
+use super::response::{json, with_body, ApiResult};
+use super::state::AppState;
+use crate::store::migrations;
+
+pub async fn live() -> ApiResult {
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"status": "alive"}),
+    ))
+}
+
+/// Ready when the database answers and holds the schema this binary expects.
+pub async fn ready(state: &AppState) -> ApiResult {
+    let expected = migrations::latest_version();
+    let (ready, detail) = match migrations::current_version(&state.store).await {
+        Ok(version) if version >= expected => (true, "ready".to_owned()),
+        Ok(version) => (
+            false,
+            format!("schema at version {version}, expected {expected}"),
+        ),
+        Err(err) => (false, err.to_string()),
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(json(
+        status,
+        &serde_json::json!({"status": if ready { "ready" } else { "not-ready" }, "detail": detail}),
+    ))
+}
+
+pub async fn metrics(state: &AppState) -> ApiResult {
+    // Database-backed figures are best effort: a scrape during an outage still returns
+    // the in-memory counters.
+    match state.store.list_integrations().await {
+        Ok(integrations) => {
+            let now = chrono::Utc::now();
+            state
+                .metrics
+                .set_heartbeats(integrations.into_iter().map(|integration| {
+                    let age = integration
+                        .last_seen_at
+                        .map(|seen| (now - seen).num_milliseconds() as f64 / 1000.0);
+                    (integration.id, integration.name, age)
+                }));
+        }
+        Err(err) => tracing::debug!(error = %err, "metrics: heartbeats unavailable"),
+    }
+    match state.store.notification_counts().await {
+        Ok(counts) => state.metrics.set_queue(counts),
+        Err(err) => tracing::debug!(error = %err, "metrics: queue depth unavailable"),
+    }
+    let text = state
+        .metrics
+        .encode()
+        .map_err(|err| super::response::ApiError::Internal(err.to_string()))?;
+    Ok(with_body(
+        StatusCode::OK,
+        text.into_bytes(),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    ))
+}

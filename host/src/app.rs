@@ -1,0 +1,73 @@
+//! Start-up: database, schema, listener, in that order, each failure said plainly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::api::{AppState, Server};
+use crate::config::Config;
+use crate::store::{migrations, Store};
+
+/// Connects, migrates and binds; the returned server is ready to run.
+pub async fn prepare(config: Config) -> anyhow::Result<Server> {
+    config.check_can_serve()?;
+    if config.app.allow_any_token {
+        tracing::warn!(
+            "app.allow_any_token = true: ANY token is accepted from the engine; do not run this in production"
+        );
+    }
+    if config.app.admin_token.is_empty() {
+        tracing::info!("app.admin_token is blank: the admin API is disabled");
+    }
+    let store = connect_and_migrate(&config).await?;
+    let server = Server::bind(Arc::new(AppState::new(config, store))).await?;
+    tracing::info!(
+        addr = %server.local_addr()?,
+        version = env!("CARGO_PKG_VERSION"),
+        "emu-oncall listening"
+    );
+    Ok(server)
+}
+
+/// Waits for the database (bounded by `db.connect_timeout_secs`) and applies migrations.
+pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::new(&config.db).context("db")?;
+    store
+        .wait_until_reachable(Duration::from_secs(config.db.connect_timeout_secs))
+        .await
+        .context("cannot reach PostgreSQL (check db.url or db.addr/db.port/db.user/db.dbname)")?;
+    let applied = migrations::migrate(&store)
+        .await
+        .context("migrating the database")?;
+    if !applied.is_empty() {
+        tracing::info!(applied = ?applied, "database schema updated");
+    }
+    Ok(store)
+}
+
+/// Completes on the first SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {},
+                    _ = terminate.recv() => {},
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot watch SIGTERM; only Ctrl-C stops the server");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("stop signal received");
+}

@@ -1,0 +1,202 @@
+//! The server's configuration: built-in defaults < TOML file < `EMU_ONCALL_*` environment
+//! < command-line flags. Every key has the dotted name the Go original used.
+
+mod layers;
+mod lenient;
+mod listen;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+pub use layers::{load, ConfigError, Overrides, ENV_PREFIX};
+pub use listen::ListenAddr;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Verbose logs (`debug` level) regardless of `app.log_level`.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub debug: bool,
+    pub app: AppConfig,
+    pub grafana: GrafanaConfig,
+    pub db: DbConfig,
+    pub limits: LimitsConfig,
+    /// Each plugin's own map, `[plugin.<name>]`; read by the plugin host.
+    pub plugin: BTreeMap<String, toml::Table>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    pub port: ListenAddr,
+    /// Public base URL reported in `/api/v1/info/` and in heartbeat links. When blank,
+    /// it is taken from each request's `Host` header.
+    pub hostname: String,
+    pub log_level: String,
+    /// JSON lines are appended to this file; stdout when blank.
+    pub log_path: String,
+    pub version: String,
+    /// Tokens the engine may present; several allow rotation.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub auth_token: Vec<String>,
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub allow_any_token: bool,
+    /// Guards `/admin/api/v1`; the admin API is off while blank.
+    pub admin_token: String,
+    /// Largest request body accepted, in bytes.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            port: ListenAddr::default(),
+            hostname: String::new(),
+            log_level: "info".to_owned(),
+            log_path: String::new(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            auth_token: Vec::new(),
+            allow_any_token: false,
+            admin_token: String::new(),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrafanaConfig {
+    pub url: String,
+    pub header_token: String,
+    pub oncall: OnCallConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnCallConfig {
+    pub url: String,
+    pub header_token: String,
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub incident_details: bool,
+    pub schedules: BTreeMap<String, ScheduleConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub name: String,
+    pub transport: ScheduleTransport,
+    pub ical_url: String,
+    pub callback_url: String,
+}
+
+/// How a schedule's shift changes are announced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleTransport {
+    /// Through the plugin route for the `shift` channel.
+    #[default]
+    Local,
+    /// As a JSON POST to the schedule's `callback_url`.
+    Callback,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DbConfig {
+    /// A full connection string; when set, the separate fields below are ignored.
+    pub url: String,
+    pub addr: String,
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub dbname: String,
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub pool_size: usize,
+    /// How long start-up waits for the database before giving up, in seconds.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        DbConfig {
+            url: String::new(),
+            addr: "127.0.0.1".to_owned(),
+            port: 5432,
+            user: "postgres".to_owned(),
+            password: String::new(),
+            dbname: "emu_oncall".to_owned(),
+            pool_size: 16,
+            connect_timeout_secs: 30,
+        }
+    }
+}
+
+/// Per-user, per-channel daily limits, counted in PostgreSQL per UTC day.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub sms_per_day: u32,
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub calls_per_day: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        // The engine's own default per-organisation limit is 200 of each.
+        LimitsConfig {
+            sms_per_day: 200,
+            calls_per_day: 200,
+        }
+    }
+}
+
+impl Config {
+    /// The settings that matter at a glance, with every secret replaced by whether it is set.
+    pub fn redacted_summary(&self) -> String {
+        let set = |secret: &str| {
+            if secret.is_empty() {
+                "(not set)"
+            } else {
+                "(set)"
+            }
+        };
+        let db = if self.db.url.trim().is_empty() {
+            format!(
+                "{}@{}:{}/{} (password {})",
+                self.db.user,
+                self.db.addr,
+                self.db.port,
+                self.db.dbname,
+                set(&self.db.password)
+            )
+        } else {
+            "db.url (set)".to_owned()
+        };
+        let base = if self.app.hostname.is_empty() {
+            "(from each request's Host header)"
+        } else {
+            self.app.hostname.as_str()
+        };
+        format!(
+            "app.port = {}\napp.hostname = {base}\napp.log_level = {}\napp.auth_token = {} token(s){}\n\
+             app.admin_token = {}\ndb = {db}\nlimits = {} SMS, {} calls per user per day\n\
+             plugins configured = {}\nschedules configured = {}",
+            self.app.port,
+            self.app.log_level,
+            self.app.auth_token.len(),
+            if self.app.allow_any_token { " (any token accepted!)" } else { "" },
+            set(&self.app.admin_token),
+            self.limits.sms_per_day,
+            self.limits.calls_per_day,
+            self.plugin.len(),
+            self.grafana.oncall.schedules.len(),
+        )
+    }
+}

@@ -1,0 +1,122 @@
+//! Checks that span several keys or need more than a type: done once at load so a bad
+//! value stops the server at start-up, not at the first page.
+
+use super::layers::ConfigError;
+use super::{Config, ScheduleTransport};
+
+/// The engine stores heartbeat links in a 200-character column; our links add up to
+/// about 80 characters to the base URL.
+const MAX_HOSTNAME_LEN: usize = 120;
+
+const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+
+impl Config {
+    pub(super) fn validated(mut self) -> Result<Config, ConfigError> {
+        self.app.hostname = normalize_base_url("app.hostname", &self.app.hostname)?;
+        if self.app.hostname.len() > MAX_HOSTNAME_LEN {
+            return Err(ConfigError::invalid(
+                "app.hostname",
+                format!(
+                    "is {} characters long; at most {MAX_HOSTNAME_LEN} fit in the engine's link columns",
+                    self.app.hostname.len()
+                ),
+            ));
+        }
+        self.app.log_level = self.app.log_level.trim().to_ascii_lowercase();
+        if !LOG_LEVELS.contains(&self.app.log_level.as_str()) {
+            return Err(ConfigError::invalid(
+                "app.log_level",
+                format!(
+                    "{:?} is not a level; use one of {}",
+                    self.app.log_level,
+                    LOG_LEVELS.join(", ")
+                ),
+            ));
+        }
+        self.app.admin_token = self.app.admin_token.trim().to_owned();
+        if !self.app.admin_token.is_empty() && self.app.auth_token.contains(&self.app.admin_token) {
+            return Err(ConfigError::invalid(
+                "app.admin_token",
+                "must differ from every app.auth_token: the engine's token must not open the admin API",
+            ));
+        }
+        if self.app.max_body_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "app.max_body_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if self.db.pool_size == 0 {
+            return Err(ConfigError::invalid("db.pool_size", "must be at least 1"));
+        }
+        if !self.db.url.trim().is_empty() {
+            self.db
+                .url
+                .trim()
+                .parse::<tokio_postgres::Config>()
+                .map_err(|err| ConfigError::invalid("db.url", err.to_string()))?;
+        }
+        self.grafana.url = normalize_base_url("grafana.url", &self.grafana.url)?;
+        self.grafana.oncall.url =
+            normalize_base_url("grafana.oncall.url", &self.grafana.oncall.url)?;
+        for (name, schedule) in &self.grafana.oncall.schedules {
+            let key = |field: &str| format!("grafana.oncall.schedules.{name}.{field}");
+            if schedule.ical_url.trim().is_empty() {
+                return Err(ConfigError::invalid(&key("ical_url"), "is required"));
+            }
+            if schedule.transport == ScheduleTransport::Callback
+                && schedule.callback_url.trim().is_empty()
+            {
+                return Err(ConfigError::invalid(
+                    &key("callback_url"),
+                    "is required when transport = \"callback\"",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// What `serve` needs beyond a well-formed file: a token to check the engine with.
+    pub fn check_can_serve(&self) -> Result<(), ConfigError> {
+        if self.app.auth_token.is_empty() && !self.app.allow_any_token {
+            return Err(ConfigError::invalid(
+                "app.auth_token",
+                "is blank: set the token you will paste into OnCall's Settings → Cloud \
+                 (or set app.allow_any_token = true to accept any token, never in production)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Blank stays blank; otherwise an absolute http(s) URL ending in `/`, because the engine
+/// joins paths onto it with `urljoin`, which drops a last segment without one.
+fn normalize_base_url(key: &str, value: &str) -> Result<String, ConfigError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))
+        .ok_or_else(|| {
+            ConfigError::invalid(
+                key,
+                format!("{value:?} must be an absolute URL starting with http:// or https://"),
+            )
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(ConfigError::invalid(key, format!("{value:?} has no host")));
+    }
+    if value.contains('?') || value.contains('#') {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{value:?} must not carry a query or fragment"),
+        ));
+    }
+    Ok(if value.ends_with('/') {
+        value.to_owned()
+    } else {
+        format!("{value}/")
+    })
+}

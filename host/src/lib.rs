@@ -1,0 +1,10 @@
+//! Emu-OnCall: the Cloud that self-hosted Grafana OnCall engines page through.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod ids;
+pub mod logging;
+pub mod metrics;
+pub mod phone;
+pub mod store;

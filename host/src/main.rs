@@ -1,0 +1,68 @@
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command};
+use emu_oncall::config::{self, Config};
+use emu_oncall::{app, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("emu-oncall: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = config::load(cli.config.as_deref(), std::env::vars(), &cli.overrides())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::CheckConfig => {
+                config.check_can_serve()?;
+                println!("configuration OK\n{}", config.redacted_summary());
+                Ok(())
+            }
+            Command::Migrate => {
+                logging::init_cli();
+                let store = app::connect_and_migrate(&config).await?;
+                let version = emu_oncall::store::migrations::current_version(&store).await?;
+                println!("database schema at version {version}");
+                Ok(())
+            }
+            Command::Users(command) => {
+                logging::init_cli();
+                let store = app::connect_and_migrate(&config).await?;
+                cli::users::run(&store, command).await
+            }
+            Command::Notifications(command) => {
+                logging::init_cli();
+                let store = app::connect_and_migrate(&config).await?;
+                cli::notifications::run(&store, command).await
+            }
+        }
+    })
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    logging::init_server(&config)?;
+    let server = match app::prepare(config).await {
+        Ok(server) => server,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "cannot start");
+            return Err(err);
+        }
+    };
+    server.run(app::shutdown_signal()).await
+}

@@ -1,0 +1,122 @@
+//! Prometheus metrics for `/metrics`. Counters are kept in memory per replica; figures
+//! that live in PostgreSQL (heartbeat ages, queue depth) are read at scrape time so every
+//! replica reports the same truth.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotificationLabels {
+    channel: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IntegrationLabels {
+    integration: String,
+    name: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    notifications: Family<NotificationLabels, Counter>,
+    heartbeat_age: Family<IntegrationLabels, Gauge<f64, AtomicU64>>,
+    queue: Family<StatusLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("emu_oncall");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register(
+            "notifications",
+            "Notifications the engine handed us, by channel and outcome (accepted or why refused)",
+            notifications.clone(),
+        );
+        let heartbeat_age = Family::<IntegrationLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "heartbeat_age_seconds",
+            "Seconds since each engine integration last sent a heartbeat (-1: never)",
+            heartbeat_age.clone(),
+        );
+        let queue = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "notifications_stored",
+            "Notifications in the database, by status",
+            queue.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            notifications,
+            heartbeat_age,
+            queue,
+        }
+    }
+
+    pub fn request(&self, route: &'static str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+    }
+
+    pub fn notification(&self, channel: &'static str, outcome: &'static str) {
+        self.notifications
+            .get_or_create(&NotificationLabels { channel, outcome })
+            .inc();
+    }
+
+    /// Replaces the heartbeat figures with `(id, name, age in seconds or None)`.
+    pub fn set_heartbeats(&self, ages: impl IntoIterator<Item = (String, String, Option<f64>)>) {
+        self.heartbeat_age.clear();
+        for (integration, name, age) in ages {
+            self.heartbeat_age
+                .get_or_create(&IntegrationLabels { integration, name })
+                .set(age.unwrap_or(-1.0));
+        }
+    }
+
+    pub fn set_queue(&self, counts: impl IntoIterator<Item = (String, i64)>) {
+        self.queue.clear();
+        for (status, count) in counts {
+            self.queue
+                .get_or_create(&StatusLabels { status })
+                .set(count);
+        }
+    }
+
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}

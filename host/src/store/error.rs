@@ -1,0 +1,43 @@
+use tokio_postgres::error::SqlState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is shutting down; callers answer 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Query(tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        let Some(db_error) = err.as_db_error() else {
+            // No server answer at all: the connection broke or never opened.
+            return StoreError::Unavailable(err.to_string());
+        };
+        let code = db_error.code();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            StoreError::Conflict(db_error.message().to_owned())
+        } else if *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW
+            || *code == SqlState::TOO_MANY_CONNECTIONS
+        {
+            StoreError::Unavailable(db_error.message().to_owned())
+        } else {
+            StoreError::Query(err)
+        }
+    }
+}
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}

@@ -1,0 +1,104 @@
+//! Heartbeat integrations: one per engine, created idempotently by name.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+
+use super::{Store, StoreError};
+use crate::ids;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Integration {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    #[serde(skip)]
+    pub token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, name, type, token, created_at, last_seen_at";
+
+impl Integration {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Ok(Integration {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            kind: row.try_get("type")?,
+            token: row.try_get("token")?,
+            created_at: row.try_get("created_at")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+        })
+    }
+}
+
+impl Store {
+    /// The integration with this name, created if missing. Never fails on a duplicate:
+    /// the engine cannot recover from a duplicate-name error (see the API contract §4.4).
+    pub async fn ensure_integration(
+        &self,
+        name: &str,
+        kind: &str,
+    ) -> Result<Integration, StoreError> {
+        let client = self.client().await?;
+        // DO UPDATE (a no-op) rather than DO NOTHING so RETURNING yields the existing row.
+        let row = client
+            .query_one(
+                &format!(
+                    "INSERT INTO integrations (id, name, type, token) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+                     RETURNING {COLUMNS}"
+                ),
+                &[
+                    &ids::integration_id(),
+                    &name,
+                    &kind,
+                    &ids::heartbeat_token(),
+                ],
+            )
+            .await?;
+        Integration::from_row(&row)
+    }
+
+    pub async fn find_integrations_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Vec<Integration>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {COLUMNS} FROM integrations WHERE name = $1"),
+                &[&name],
+            )
+            .await?;
+        rows.iter().map(Integration::from_row).collect()
+    }
+
+    pub async fn list_integrations(&self) -> Result<Vec<Integration>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {COLUMNS} FROM integrations ORDER BY name"),
+                &[],
+            )
+            .await?;
+        rows.iter().map(Integration::from_row).collect()
+    }
+
+    /// Records a heartbeat; `None` when no integration has this token.
+    pub async fn record_heartbeat(&self, token: &str) -> Result<Option<Integration>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                &format!(
+                    "UPDATE integrations SET last_seen_at = now() WHERE token = $1 RETURNING {COLUMNS}"
+                ),
+                &[&token],
+            )
+            .await?
+            .as_ref()
+            .map(Integration::from_row)
+            .transpose()
+    }
+}

@@ -1,0 +1,245 @@
+//! Notifications the engine handed us. A row is committed before the engine gets its
+//! answer, so an accepted page survives a crash.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::{usage, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Call,
+    Push,
+    Shift,
+    Test,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [
+        Channel::Sms,
+        Channel::Call,
+        Channel::Push,
+        Channel::Shift,
+        Channel::Test,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Call => "call",
+            Channel::Push => "push",
+            Channel::Shift => "shift",
+            Channel::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Channel {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Channel::ALL
+            .into_iter()
+            .find(|channel| channel.as_str() == text.trim())
+            .ok_or_else(|| StoreError::Invalid(format!("{text:?} is not a channel")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Delivering,
+    Delivered,
+    Failed,
+    Dead,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Delivering,
+        Status::Delivered,
+        Status::Failed,
+        Status::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Delivering => "delivering",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text.trim())
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "{text:?} is not a status; use one of pending, delivering, delivered, failed, dead"
+                ))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: Uuid,
+    pub channel: Channel,
+    pub user_id: Option<String>,
+    pub recipient_email: Option<String>,
+    pub message: String,
+    pub payload: serde_json::Value,
+    pub status: Status,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, status, attempts, \
+                       last_error, created_at, updated_at";
+
+impl Notification {
+    fn from_row(row: &Row) -> Result<Self, StoreError> {
+        let channel: String = row.try_get("channel")?;
+        let status: String = row.try_get("status")?;
+        Ok(Notification {
+            id: row.try_get("id")?,
+            channel: channel.parse()?,
+            user_id: row.try_get("user_id")?,
+            recipient_email: row.try_get("recipient_email")?,
+            message: row.try_get("message")?,
+            payload: row.try_get("payload")?,
+            status: status.parse()?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+/// A notification to commit.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub channel: Channel,
+    pub user_id: Option<String>,
+    pub recipient_email: Option<String>,
+    pub message: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug)]
+pub enum Accepted {
+    Stored(Uuid),
+    LimitExceeded,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NotificationFilter {
+    pub status: Option<Status>,
+    pub user_email: Option<String>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Commits the notification, counting it against `daily_limit` (0: none) for its user.
+    pub async fn accept_notification(
+        &self,
+        new: NewNotification,
+        daily_limit: u32,
+    ) -> Result<Accepted, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if let Some(user_id) = &new.user_id {
+            if !usage::take_one(&tx, user_id, new.channel.as_str(), daily_limit).await? {
+                return Ok(Accepted::LimitExceeded);
+            }
+        }
+        let id = Uuid::new_v4();
+        tx.execute(
+            "INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &id,
+                &new.channel.as_str(),
+                &new.user_id,
+                &new.recipient_email,
+                &new.message,
+                &new.payload,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Accepted::Stored(id))
+    }
+
+    pub async fn get_notification(&self, id: Uuid) -> Result<Option<Notification>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM notifications WHERE id = $1"),
+                &[&id],
+            )
+            .await?
+            .as_ref()
+            .map(Notification::from_row)
+            .transpose()
+    }
+
+    /// Newest first.
+    pub async fn list_notifications(
+        &self,
+        filter: &NotificationFilter,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let client = self.client().await?;
+        let status = filter.status.map(Status::as_str);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM notifications n
+                     WHERE ($1::text IS NULL OR status = $1)
+                       AND ($2::text IS NULL OR lower(recipient_email) = lower($2)
+                            OR user_id IN (SELECT id FROM users WHERE lower(email) = lower($2)))
+                     ORDER BY created_at DESC, id LIMIT $3"
+                ),
+                &[&status, &filter.user_email, &filter.limit.clamp(1, 10_000)],
+            )
+            .await?;
+        rows.iter().map(Notification::from_row).collect()
+    }
+
+    /// Count of notifications per status, for `/metrics`.
+    pub async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT status, count(*) FROM notifications GROUP BY status",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+}

@@ -1,0 +1,429 @@
+//! The people we page. Matched by email (case-insensitively), as the engine does.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+
+use super::{Store, StoreError};
+use crate::{ids, phone};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+    Observer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+            Role::Observer => "observer",
+        }
+    }
+
+    /// The engine filters by its legacy role numbers: 0 admin, 1 editor, 2 viewer.
+    pub fn from_legacy_number(number: i64) -> Option<Role> {
+        match number {
+            0 => Some(Role::Admin),
+            1 => Some(Role::User),
+            2 => Some(Role::Observer),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "user" | "editor" => Ok(Role::User),
+            "observer" | "viewer" => Ok(Role::Observer),
+            _ => Err(StoreError::Invalid(format!(
+                "role {text:?} is not one of admin, user, observer"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub phone_number: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// A stored number is a verified one (what the Go original promised too).
+    pub fn is_phone_verified(&self) -> bool {
+        self.phone_number.is_some()
+    }
+
+    pub fn masked_phone(&self) -> Option<String> {
+        self.phone_number.as_deref().map(phone::mask)
+    }
+
+    fn from_row(row: &Row) -> Result<User, StoreError> {
+        let role: String = row.try_get("role")?;
+        let attributes = match row.try_get::<_, serde_json::Value>("attributes")? {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        Ok(User {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            username: row.try_get("username")?,
+            name: row.try_get("name")?,
+            phone_number: row.try_get("phone_number")?,
+            role: role.parse()?,
+            active: row.try_get("active")?,
+            attributes,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "id, email, username, name, phone_number, role, active, attributes, created_at, updated_at";
+
+/// What creating a user takes; checked by [`NewUser::validate`].
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub phone_number: Option<String>,
+    pub role: Role,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A partial change; `None` leaves a field as it is. `phone_number: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub phone_number: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    /// Merged into the attributes; a JSON null removes that key.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+pub fn validate_email(email: &str) -> Result<String, StoreError> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if valid {
+        Ok(email.to_owned())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "{email:?} is not an email address"
+        )))
+    }
+}
+
+fn validate_username(username: &str) -> Result<String, StoreError> {
+    let username = username.trim();
+    if username.is_empty() || username.len() > 150 {
+        return Err(StoreError::Invalid(
+            "a username has 1 to 150 characters".to_owned(),
+        ));
+    }
+    Ok(username.to_owned())
+}
+
+fn validate_phone(input: Option<&str>) -> Result<Option<String>, StoreError> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(number) => phone::normalize(number)
+            .map(Some)
+            .map_err(|err| StoreError::Invalid(err.to_string())),
+    }
+}
+
+impl NewUser {
+    pub fn validate(mut self) -> Result<NewUser, StoreError> {
+        self.email = validate_email(&self.email)?;
+        self.username = validate_username(&self.username)?;
+        self.name = self.name.trim().to_owned();
+        self.phone_number = validate_phone(self.phone_number.as_deref())?;
+        Ok(self)
+    }
+}
+
+fn conflict_message(err: StoreError) -> StoreError {
+    match err {
+        StoreError::Conflict(message) if message.contains("email") => {
+            StoreError::Conflict("a user with this email already exists".to_owned())
+        }
+        StoreError::Conflict(message) if message.contains("username") => {
+            StoreError::Conflict("a user with this username already exists".to_owned())
+        }
+        other => other,
+    }
+}
+
+/// One page of users, in a stable order.
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: i64,
+}
+
+impl Store {
+    pub async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let new = new.validate()?;
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!(
+                    "INSERT INTO users (id, email, username, name, phone_number, role, attributes)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+                ),
+                &[
+                    &ids::user_id(),
+                    &new.email,
+                    &new.username,
+                    &new.name,
+                    &new.phone_number,
+                    &new.role.as_str(),
+                    &serde_json::Value::Object(new.attributes),
+                ],
+            )
+            .await
+            .map_err(|err| conflict_message(err.into()))?;
+        User::from_row(&row)
+    }
+
+    /// By id, or by email when the key contains `@`.
+    pub async fn find_user(&self, key: &str) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        let sql = if key.contains('@') {
+            format!("SELECT {COLUMNS} FROM users WHERE lower(email) = lower($1)")
+        } else {
+            format!("SELECT {COLUMNS} FROM users WHERE id = $1")
+        };
+        client
+            .query_opt(&sql, &[&key.trim()])
+            .await?
+            .as_ref()
+            .map(User::from_row)
+            .transpose()
+    }
+
+    /// Active users whose email is one of `emails` (case-insensitive), in the order given.
+    pub async fn find_active_by_emails(&self, emails: &[String]) -> Result<Vec<User>, StoreError> {
+        let client = self.client().await?;
+        let lowered: Vec<String> = emails.iter().map(|email| email.to_lowercase()).collect();
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM users
+                     WHERE active AND lower(email) = ANY($1)
+                     ORDER BY array_position($1, lower(email))"
+                ),
+                &[&lowered],
+            )
+            .await?;
+        rows.iter().map(User::from_row).collect()
+    }
+
+    pub async fn find_active_by_attribute(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM users WHERE active AND attributes ->> $1 = $2
+                     ORDER BY created_at LIMIT 1"
+                ),
+                &[&key, &value],
+            )
+            .await?
+            .as_ref()
+            .map(User::from_row)
+            .transpose()
+    }
+
+    /// Active users with one of `roles` (all roles when empty), page `page` (from 1).
+    pub async fn page_active_users(
+        &self,
+        roles: &[Role],
+        page: i64,
+        per_page: i64,
+    ) -> Result<UserPage, StoreError> {
+        let client = self.client().await?;
+        let role_names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        let filter = "active AND (cardinality($1::text[]) = 0 OR role = ANY($1))";
+        let total: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM users WHERE {filter}"),
+                &[&role_names],
+            )
+            .await?
+            .get(0);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM users WHERE {filter}
+                     ORDER BY created_at, id LIMIT $2 OFFSET $3"
+                ),
+                &[&role_names, &per_page, &((page - 1) * per_page)],
+            )
+            .await?;
+        Ok(UserPage {
+            users: rows.iter().map(User::from_row).collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {COLUMNS} FROM users ORDER BY lower(email)"),
+                &[],
+            )
+            .await?;
+        rows.iter().map(User::from_row).collect()
+    }
+
+    pub async fn update_user(&self, key: &str, update: UserUpdate) -> Result<User, StoreError> {
+        let Some(mut user) = self.find_user(key).await? else {
+            return Err(StoreError::NotFound(format!("no user {key:?}")));
+        };
+        if let Some(email) = update.email {
+            user.email = validate_email(&email)?;
+        }
+        if let Some(username) = update.username {
+            user.username = validate_username(&username)?;
+        }
+        if let Some(name) = update.name {
+            user.name = name.trim().to_owned();
+        }
+        if let Some(number) = update.phone_number {
+            user.phone_number = validate_phone(number.as_deref())?;
+        }
+        if let Some(role) = update.role {
+            user.role = role;
+        }
+        if let Some(active) = update.active {
+            user.active = active;
+        }
+        for (key, value) in update.attributes {
+            if value.is_null() {
+                user.attributes.remove(&key);
+            } else {
+                user.attributes.insert(key, value);
+            }
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!(
+                    "UPDATE users SET email = $2, username = $3, name = $4, phone_number = $5,
+                         role = $6, active = $7, attributes = $8, updated_at = now()
+                     WHERE id = $1 RETURNING {COLUMNS}"
+                ),
+                &[
+                    &user.id,
+                    &user.email,
+                    &user.username,
+                    &user.name,
+                    &user.phone_number,
+                    &user.role.as_str(),
+                    &user.active,
+                    &serde_json::Value::Object(user.attributes.clone()),
+                ],
+            )
+            .await
+            .map_err(|err| conflict_message(err.into()))?;
+        User::from_row(&row)
+    }
+
+    pub async fn remove_user(&self, key: &str) -> Result<User, StoreError> {
+        let Some(user) = self.find_user(key).await? else {
+            return Err(StoreError::NotFound(format!("no user {key:?}")));
+        };
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM users WHERE id = $1", &[&user.id])
+            .await?;
+        Ok(user)
+    }
+
+    /// Creates or updates (matched by email) every user in one transaction: all or none.
+    /// Returns how many were created and updated.
+    pub async fn import_users(&self, users: Vec<NewUser>) -> Result<(usize, usize), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let (mut created, mut updated) = (0, 0);
+        for (index, new) in users.into_iter().enumerate() {
+            let row_no = index + 1;
+            let new = new
+                .validate()
+                .map_err(|err| StoreError::Invalid(format!("record {row_no}: {err}")))?;
+            let inserted: bool = tx
+                .query_one(
+                    "INSERT INTO users (id, email, username, name, phone_number, role, attributes)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (lower(email)) DO UPDATE SET
+                         username = EXCLUDED.username, name = EXCLUDED.name,
+                         phone_number = EXCLUDED.phone_number, role = EXCLUDED.role,
+                         attributes = users.attributes || EXCLUDED.attributes, updated_at = now()
+                     RETURNING (xmax = 0)",
+                    &[
+                        &ids::user_id(),
+                        &new.email,
+                        &new.username,
+                        &new.name,
+                        &new.phone_number,
+                        &new.role.as_str(),
+                        &serde_json::Value::Object(new.attributes),
+                    ],
+                )
+                .await
+                .map_err(|err| match conflict_message(err.into()) {
+                    StoreError::Conflict(message) => {
+                        StoreError::Conflict(format!("record {row_no}: {message}"))
+                    }
+                    other => other,
+                })?
+                .get(0);
+            if inserted {
+                created += 1;
+            } else {
+                updated += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok((created, updated))
+    }
+}

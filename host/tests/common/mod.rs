@@ -1,0 +1,184 @@
+//! Shared test support: a fresh database per test on the private PostgreSQL that
+//! `scripts/test` starts, and the real server running in-process on 127.0.0.1.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use emu_oncall::app;
+use emu_oncall::config::{self, Config, Overrides};
+use emu_oncall::store::users::{NewUser, Role, User};
+use emu_oncall::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+
+pub const ENGINE_TOKEN: &str = "test-cloud-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// The server under test; stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub store: Store,
+    pub db_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task panicked")
+                .expect("server failed");
+        }
+    }
+}
+
+/// The admin URL of the private PostgreSQL (`postgres` database).
+pub fn admin_database_url() -> String {
+    std::env::var("EMU_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "EMU_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts a private PostgreSQL"
+        )
+    })
+}
+
+/// Creates an empty database of its own for one test and returns its URL.
+pub async fn fresh_database() -> String {
+    let admin_url = admin_database_url();
+    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test PostgreSQL");
+    tokio::spawn(connection);
+    let name = format!("emu_test_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    let (prefix, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+    format!("{prefix}/{name}")
+}
+
+/// A configuration as a test would write it: defaults plus `env`-style settings.
+pub fn test_config(db_url: &str, settings: &[(&str, &str)]) -> Config {
+    let mut env: Vec<(String, String)> = vec![
+        ("EMU_ONCALL_APP__AUTH_TOKEN".into(), ENGINE_TOKEN.into()),
+        ("EMU_ONCALL_APP__ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+        ("EMU_ONCALL_APP__LOG_LEVEL".into(), "warn".into()),
+    ];
+    env.extend(
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let overrides = Overrides {
+        port: Some("127.0.0.1:0".into()),
+        db_url: Some(db_url.to_owned()),
+        ..Overrides::default()
+    };
+    config::load(None, env, &overrides).expect("test configuration is valid")
+}
+
+pub async fn start_server(settings: &[(&str, &str)]) -> TestServer {
+    let db_url = fresh_database().await;
+    start_server_on(&db_url, settings).await
+}
+
+pub async fn start_server_on(db_url: &str, settings: &[(&str, &str)]) -> TestServer {
+    let config = test_config(db_url, settings);
+    let store = app::connect_and_migrate(&config).await.expect("migrate");
+    let server = app::prepare(config).await.expect("server starts");
+    let addr = server.local_addr().expect("bound");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        addr,
+        base: format!("http://{addr}"),
+        store,
+        db_url: db_url.to_owned(),
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+pub async fn add_user(
+    store: &Store,
+    email: &str,
+    username: &str,
+    phone: Option<&str>,
+    role: Role,
+) -> User {
+    store
+        .create_user(NewUser {
+            email: email.to_owned(),
+            username: username.to_owned(),
+            name: username.to_owned(),
+            phone_number: phone.map(str::to_owned),
+            role,
+            attributes: serde_json::Map::new(),
+        })
+        .await
+        .expect("create user")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
+}
+
+/// A raw HTTP/1.1 exchange, for requests shaped byte for byte like the engine's.
+/// Returns the status and the body.
+pub async fn raw_request(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .expect("response within 10 s")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
