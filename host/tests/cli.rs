@@ -1,0 +1,217 @@
+//! The `emu-oncall` commands an operator types, run as a real process.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+fn emu(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .arg("--db-url")
+        .arg(db_url)
+        .args(args)
+        .env_remove("EMU_ONCALL_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn failed(output: Output) -> String {
+    assert!(!output.status.success(), "command should have failed");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn users_add_list_update_remove() {
+    let db = common::fresh_database().await;
+    let out = ok(emu(
+        &db,
+        &[
+            "users",
+            "add",
+            "--email",
+            "alice@example.com",
+            "--username",
+            "alice",
+            "--phone",
+            "+4915112345678",
+            "--role",
+            "admin",
+            "--attr",
+            "telegram_chat_id=42",
+        ],
+    ));
+    assert!(out.contains("verified"), "{out}");
+    assert!(
+        !out.contains("+4915112345678"),
+        "phone numbers are masked: {out}"
+    );
+    let list = ok(emu(&db, &["users", "list"]));
+    assert!(
+        list.contains("alice@example.com") && list.contains("+49********678"),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(emu(&db, &["users", "list", "--json"]))).unwrap();
+    assert_eq!(json[0]["attributes"]["telegram_chat_id"], "42");
+
+    let out = ok(emu(
+        &db,
+        &[
+            "users",
+            "update",
+            "alice@example.com",
+            "--clear-phone",
+            "--role",
+            "observer",
+        ],
+    ));
+    assert!(out.contains("not verified"), "{out}");
+    let err = failed(emu(
+        &db,
+        &["users", "update", "alice@example.com", "--phone", "12345"],
+    ));
+    assert!(err.contains("country code"), "{err}");
+    let err = failed(emu(
+        &db,
+        &[
+            "users",
+            "add",
+            "--email",
+            "ALICE@example.com",
+            "--username",
+            "alice2",
+        ],
+    ));
+    assert!(err.contains("already exists"), "{err}");
+    let err = failed(emu(
+        &db,
+        &[
+            "users",
+            "add",
+            "--email",
+            "x@example.com",
+            "--username",
+            "x",
+            "--role",
+            "boss",
+        ],
+    ));
+    assert!(err.contains("role"), "{err}");
+
+    ok(emu(&db, &["users", "remove", "alice@example.com"]));
+    let list = ok(emu(&db, &["users", "list"]));
+    assert!(!list.contains("alice@example.com"), "{list}");
+    let err = failed(emu(&db, &["users", "remove", "alice@example.com"]));
+    assert!(err.contains("no user"), "{err}");
+}
+
+#[tokio::test]
+async fn users_import_is_all_or_nothing_and_updates_by_email() {
+    let db = common::fresh_database().await;
+    let mut good = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(good, "email,username,name,phone,role,attr.telegram_chat_id").unwrap();
+    writeln!(
+        good,
+        "alice@example.com,alice,Alice,+4915112345678,admin,42"
+    )
+    .unwrap();
+    writeln!(good, "bob@example.com,bob,\"Bob, Jr.\",,user,").unwrap();
+    let out = ok(emu(
+        &db,
+        &["users", "import", good.path().to_str().unwrap()],
+    ));
+    assert!(out.contains("2 added, 0 updated"), "{out}");
+
+    let mut again = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(again, "email,username,phone").unwrap();
+    writeln!(again, "BOB@example.com,bob,+14155550100").unwrap();
+    writeln!(again, "carol@example.com,carol,").unwrap();
+    let out = ok(emu(
+        &db,
+        &["users", "import", again.path().to_str().unwrap()],
+    ));
+    assert!(out.contains("1 added, 1 updated"), "{out}");
+
+    let mut bad = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(bad, "email,username,phone").unwrap();
+    writeln!(bad, "dave@example.com,dave,+14155550101").unwrap();
+    writeln!(bad, "erin@example.com,erin,not-a-phone").unwrap();
+    let err = failed(emu(&db, &["users", "import", bad.path().to_str().unwrap()]));
+    assert!(err.contains("line 3"), "{err}");
+    let list = ok(emu(&db, &["users", "list"]));
+    assert!(
+        !list.contains("dave@example.com"),
+        "nothing from a bad file is imported: {list}"
+    );
+
+    let mut typo = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(typo, "email,username,phnoe").unwrap();
+    let err = failed(emu(
+        &db,
+        &["users", "import", typo.path().to_str().unwrap()],
+    ));
+    assert!(err.contains("phnoe"), "{err}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(emu(&db, &["users", "list", "--json"]))).unwrap();
+    let bob = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "bob@example.com")
+        .unwrap();
+    assert_eq!(bob["phone_number"], "+14155550100");
+    assert_eq!(bob["name"], "", "an import replaces the columns it has");
+}
+
+#[tokio::test]
+async fn notifications_list_shows_what_the_engine_handed_over() {
+    let server = common::start_server(&[]).await;
+    common::add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915112345678"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let response = common::client()
+        .post(format!("{}/api/v1/make_call", server.base))
+        .header("Authorization", common::ENGINE_TOKEN)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("email=alice%40example.com&message=Wake+up")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let list = ok(emu(
+        &server.db_url,
+        &["notifications", "list", "--status", "pending"],
+    ));
+    assert!(list.contains("call") && list.contains("Wake up"), "{list}");
+    let id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let shown = ok(emu(&server.db_url, &["notifications", "show", &id]));
+    assert!(shown.contains("\"status\": \"pending\""), "{shown}");
+    let none = ok(emu(
+        &server.db_url,
+        &["notifications", "list", "--user", "nobody@example.com"],
+    ));
+    assert_eq!(none.lines().count(), 1, "only the header: {none}");
+}
