@@ -6,10 +6,10 @@ use super::response::{json, with_body, ApiResult};
 use super::state::AppState;
 use crate::store::migrations;
 
-pub async fn live() -> ApiResult {
+pub async fn live(state: &AppState) -> ApiResult {
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({"status": "alive"}),
+        &serde_json::json!({"status": "alive", "version": state.config.app.version}),
     ))
 }
 

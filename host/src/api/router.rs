@@ -69,7 +69,7 @@ pub async fn dispatch(state: &AppState, request: Request<Incoming>) -> (&'static
         ["mobile_app", "v1", "fcm_relay"] => {
             route!("fcm_relay", post, cloud::push::relay(state, request))
         }
-        ["healthz"] => route!("healthz", get, health::live()),
+        ["healthz"] => route!("healthz", get, health::live(state)),
         ["readyz"] => route!("readyz", get, health::ready(state)),
         ["metrics"] => route!("metrics", get, health::metrics(state)),
         ["admin", "api", "v1", rest @ ..] => ("admin", admin::dispatch(state, request, rest).await),
