@@ -7,6 +7,8 @@ use anyhow::Context;
 
 use crate::api::{AppState, Server};
 use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::plugins::PluginRegistry;
 use crate::store::{migrations, Store};
 
 /// Connects, migrates and binds; the returned server is ready to run.
@@ -21,7 +23,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
         tracing::info!("app.admin_token is blank: the admin API is disabled");
     }
     let store = connect_and_migrate(&config).await?;
-    let server = Server::bind(Arc::new(AppState::new(config, store))).await?;
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::new());
+    let registry = Arc::new(PluginRegistry::new(&config, metrics.clone()).context("plugin engine")?);
+    registry.scan().await;
+    let (stop_background, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(crate::plugins::watch(registry.clone(), stopped));
+    let state = Arc::new(AppState::new(config, store, metrics, registry));
+    let server = Server::bind(state, stop_background).await?;
     tracing::info!(
         addr = %server.local_addr()?,
         version = env!("CARGO_PKG_VERSION"),

@@ -3,8 +3,10 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod delivery;
 pub mod ids;
 pub mod logging;
 pub mod metrics;
 pub mod phone;
+pub mod plugins;
 pub mod store;

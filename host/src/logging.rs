@@ -36,10 +36,10 @@ pub fn init_server(config: &Config) -> anyhow::Result<()> {
     result.map_err(|err| anyhow::anyhow!("cannot install the logger: {err}"))
 }
 
-/// For the other commands: only warnings and errors, readable, on stderr.
-pub fn init_cli() {
+/// For the other commands: readable lines on stderr, at `level` (`warn` keeps them quiet).
+pub fn init_cli(level: &str) {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new("warn"))
+        .with_env_filter(EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
         .try_init();
 }

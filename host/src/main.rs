@@ -35,19 +35,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Migrate => {
-                logging::init_cli();
+                logging::init_cli("warn");
                 let store = app::connect_and_migrate(&config).await?;
                 let version = emu_oncall::store::migrations::current_version(&store).await?;
                 println!("database schema at version {version}");
                 Ok(())
             }
             Command::Users(command) => {
-                logging::init_cli();
+                logging::init_cli("warn");
                 let store = app::connect_and_migrate(&config).await?;
                 cli::users::run(&store, command).await
             }
+            Command::Plugins(command) => {
+                logging::init_cli("warn");
+                cli::plugins::list(&config, command).await
+            }
+            Command::Plugin {
+                command: cli::PluginCommand::Test(test),
+            } => {
+                // Plugins report through the log; show what they say.
+                logging::init_cli("info");
+                cli::plugins::test(&config, test).await
+            }
             Command::Notifications(command) => {
-                logging::init_cli();
+                logging::init_cli("warn");
                 let store = app::connect_and_migrate(&config).await?;
                 cli::notifications::run(&store, command).await
             }

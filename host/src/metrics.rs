@@ -33,7 +33,21 @@ struct StatusLabels {
     status: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginEventLabels {
+    plugin: String,
+    event: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    plugin: String,
+    outcome: &'static str,
+}
+
 pub struct Metrics {
+    plugin_events: Family<PluginEventLabels, Counter>,
+    attempts: Family<AttemptLabels, Counter>,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     notifications: Family<NotificationLabels, Counter>,
@@ -74,7 +88,21 @@ impl Metrics {
             "Notifications in the database, by status",
             queue.clone(),
         );
+        let plugin_events = Family::<PluginEventLabels, Counter>::default();
+        registry.register(
+            "plugin_events",
+            "Plugin loads, swaps, unloads and load failures",
+            plugin_events.clone(),
+        );
+        let attempts = Family::<AttemptLabels, Counter>::default();
+        registry.register(
+            "delivery_attempts",
+            "Delivery attempts by plugin and outcome (delivered, retryable, permanent)",
+            attempts.clone(),
+        );
         Metrics {
+            plugin_events,
+            attempts,
             registry,
             requests,
             notifications,
@@ -112,6 +140,24 @@ impl Metrics {
                 .get_or_create(&StatusLabels { status })
                 .set(count);
         }
+    }
+
+    pub fn plugin_event(&self, plugin: &str, event: &'static str) {
+        self.plugin_events
+            .get_or_create(&PluginEventLabels {
+                plugin: plugin.to_owned(),
+                event,
+            })
+            .inc();
+    }
+
+    pub fn attempt(&self, plugin: &str, outcome: &'static str) {
+        self.attempts
+            .get_or_create(&AttemptLabels {
+                plugin: plugin.to_owned(),
+                outcome,
+            })
+            .inc();
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

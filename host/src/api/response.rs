@@ -63,6 +63,8 @@ pub enum ApiError {
     NumberNotVerified,
     #[error("limit exceeded")]
     LimitExceeded,
+    #[error("every plugin of the route failed")]
+    DeliveryFailed,
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
@@ -94,7 +96,9 @@ impl ApiError {
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DatabaseUnavailable(_) | ApiError::DeliveryFailed => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,6 +126,7 @@ impl ApiError {
             ApiError::UserNotFound => serde_json::json!({"error": "user-not-found"}),
             ApiError::NumberNotVerified => serde_json::json!({"error": "number-not-verified"}),
             ApiError::LimitExceeded => serde_json::json!({"error": "limit-exceeded"}),
+            ApiError::DeliveryFailed => serde_json::json!({"error": "failed"}),
             ApiError::DatabaseUnavailable(_) => serde_json::json!({
                 "error": "database-unavailable",
                 "detail": "The database is unreachable; try again shortly."

@@ -25,15 +25,28 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
+    /// Tells background tasks (the plugin watcher) to stop with the server.
+    stop_background: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
-    pub async fn bind(state: Arc<AppState>) -> anyhow::Result<Server> {
+    pub async fn bind(
+        state: Arc<AppState>,
+        stop_background: tokio::sync::watch::Sender<bool>,
+    ) -> anyhow::Result<Server> {
         let addr = state.config.app.port.0;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("app.port: cannot listen on {addr}"))?;
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state,
+            stop_background,
+        })
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -42,7 +55,11 @@ impl Server {
 
     /// Serves until `shutdown` completes, then lets open requests finish.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Server { listener, state } = self;
+        let Server {
+            listener,
+            state,
+            stop_background,
+        } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -79,6 +96,7 @@ impl Server {
             }
         }
         drop(listener);
+        let _ = stop_background.send(true);
         tracing::info!("stopping: no new connections, finishing open requests");
         if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await

@@ -1,23 +1,59 @@
+use std::sync::Arc;
+use std::time::Duration;
+
 use hyper::header::HOST;
 use hyper::HeaderMap;
+use uuid::Uuid;
 
 use crate::config::Config;
+use crate::delivery::{Deliverer, RoundResult};
 use crate::metrics::Metrics;
+use crate::plugins::PluginRegistry;
 use crate::store::Store;
 
 /// What every request handler shares.
 pub struct AppState {
-    pub config: Config,
+    pub config: Arc<Config>,
     pub store: Store,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
+    pub deliverer: Deliverer,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store) -> Self {
+    pub fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>, registry: Arc<PluginRegistry>) -> Self {
+        let deliverer = Deliverer::new(store.clone(), registry, metrics.clone(), config.clone());
         AppState {
             config,
             store,
-            metrics: Metrics::new(),
+            metrics,
+            deliverer,
+        }
+    }
+
+    pub fn registry(&self) -> &Arc<PluginRegistry> {
+        self.deliverer.registry()
+    }
+
+    /// Starts the first delivery round and waits for it up to
+    /// `delivery.answer_within_ms`; `None` when it is still running (it goes on).
+    pub async fn deliver_within_answer_time(&self, id: Uuid) -> Option<RoundResult> {
+        let deliverer = self.deliverer.clone();
+        let round = tokio::spawn(async move { deliverer.deliver(id).await });
+        let wait = Duration::from_millis(self.config.delivery.answer_within_ms);
+        match tokio::time::timeout(wait, round).await {
+            Ok(Ok(Ok(result))) => Some(result),
+            Ok(Ok(Err(err))) => {
+                tracing::warn!(notification = %id, error = %err, "delivery round could not finish; the notification stays stored");
+                None
+            }
+            Ok(Err(err)) => {
+                tracing::error!(notification = %id, error = %err, "delivery task failed");
+                None
+            }
+            Err(_) => {
+                tracing::info!(notification = %id, "delivery still running at answer time; answering the engine now");
+                None
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Command-line interface: `serve`, `migrate`, `users …`, `notifications …`.
 
 pub mod notifications;
+pub mod plugins;
 pub mod users;
 
 use std::path::PathBuf;
@@ -57,7 +58,21 @@ pub enum Command {
     /// Manage the users the engine syncs.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Show the plugins a configuration would load.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+    /// Run one notification through a plugin file, without server or database.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Inspect accepted notifications.
     #[command(subcommand)]
     Notifications(notifications::NotificationsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Send one notification through FILE.wasm and print the outcome.
+    Test(plugins::PluginTest),
 }

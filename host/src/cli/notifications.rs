@@ -72,7 +72,9 @@ pub async fn run(store: &Store, command: NotificationsCommand) -> anyhow::Result
                 .get_notification(id)
                 .await?
                 .with_context(|| format!("no notification {id}"))?;
-            println!("{}", serde_json::to_string_pretty(&notification)?);
+            let mut shown = serde_json::to_value(&notification)?;
+            shown["attempts"] = serde_json::to_value(store.attempts(id).await?)?;
+            println!("{}", serde_json::to_string_pretty(&shown)?);
         }
     }
     Ok(())

@@ -23,6 +23,10 @@ pub struct Config {
     pub grafana: GrafanaConfig,
     pub db: DbConfig,
     pub limits: LimitsConfig,
+    pub sandbox: SandboxConfig,
+    pub delivery: DeliveryConfig,
+    /// Per channel (`sms`, `call`, `push`, `shift`, `test`), which plugins deliver it.
+    pub routes: BTreeMap<String, RouteConfig>,
     /// Each plugin's own map, `[plugin.<name>]`; read by the plugin host.
     pub plugin: BTreeMap<String, toml::Table>,
 }
@@ -45,6 +49,10 @@ pub struct AppConfig {
     pub allow_any_token: bool,
     /// Guards `/admin/api/v1`; the admin API is off while blank.
     pub admin_token: String,
+    /// Where notifier plugins (`*.wasm`) are loaded from, watched for changes.
+    pub plugins_dir: String,
+    /// Where compiled plugins are cached so a restart does not recompile; blank: none.
+    pub plugin_cache_dir: String,
     /// Largest request body accepted, in bytes.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub max_body_bytes: usize,
@@ -61,6 +69,11 @@ impl Default for AppConfig {
             auth_token: Vec::new(),
             allow_any_token: false,
             admin_token: String::new(),
+            plugins_dir: "plugins".to_owned(),
+            plugin_cache_dir: std::env::temp_dir()
+                .join("emu-oncall-plugin-cache")
+                .display()
+                .to_string(),
             max_body_bytes: 256 * 1024,
         }
     }
@@ -135,6 +148,76 @@ impl Default for DbConfig {
             connect_timeout_secs: 30,
         }
     }
+}
+
+/// What one plugin call may use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Wall-clock limit for one call, HTTP waits included.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub timeout_ms: u64,
+    /// Time spent running the plugin's own code in one call.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub cpu_ms: u64,
+    /// Linear memory one instance may grow to.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub memory_mb: u64,
+    /// Log lines one call may write; the rest are dropped with a warning.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub max_log_lines: u32,
+    /// Plugin calls running at once in this replica; more wait their turn.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub max_concurrent: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            timeout_ms: 10_000,
+            cpu_ms: 2_000,
+            memory_mb: 64,
+            max_log_lines: 200,
+            max_concurrent: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// How long the engine's request waits for the first delivery attempt; below the
+    /// engine's 5 s timeout.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub answer_within_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            answer_within_ms: 3_000,
+        }
+    }
+}
+
+/// How a channel's notifications are delivered.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteConfig {
+    /// Plugin names, in order.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub plugins: Vec<String>,
+    pub mode: RouteMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteMode {
+    /// The first plugin that succeeds wins; a permanent failure moves to the next.
+    #[default]
+    Failover,
+    /// Every plugin gets it.
+    Fanout,
 }
 
 /// Per-user, per-channel daily limits, counted in PostgreSQL per UTC day.

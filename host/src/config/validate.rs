@@ -56,6 +56,32 @@ impl Config {
                 .parse::<tokio_postgres::Config>()
                 .map_err(|err| ConfigError::invalid("db.url", err.to_string()))?;
         }
+        let sandbox = &self.sandbox;
+        for (key, value, low, high) in [
+            ("sandbox.timeout_ms", sandbox.timeout_ms, 10, 600_000),
+            ("sandbox.cpu_ms", sandbox.cpu_ms, 10, 600_000),
+            ("sandbox.memory_mb", sandbox.memory_mb, 1, 4096),
+            ("sandbox.max_concurrent", u64::from(sandbox.max_concurrent), 1, 10_000),
+            ("delivery.answer_within_ms", self.delivery.answer_within_ms, 0, 60_000),
+        ] {
+            if !(low..=high).contains(&value) {
+                return Err(ConfigError::invalid(key, format!("must be {low} to {high}, not {value}")));
+            }
+        }
+        for (channel, route) in &self.routes {
+            if !["sms", "call", "push", "shift", "test"].contains(&channel.as_str()) {
+                return Err(ConfigError::invalid(
+                    &format!("routes.{channel}"),
+                    "is not a channel; use sms, call, push, shift or test",
+                ));
+            }
+            if route.plugins.is_empty() {
+                return Err(ConfigError::invalid(
+                    &format!("routes.{channel}.plugins"),
+                    "lists no plugin",
+                ));
+            }
+        }
         self.grafana.url = normalize_base_url("grafana.url", &self.grafana.url)?;
         self.grafana.oncall.url =
             normalize_base_url("grafana.oncall.url", &self.grafana.oncall.url)?;

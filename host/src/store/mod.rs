@@ -2,6 +2,7 @@
 //! here, so any number of replicas can serve side by side.
 
 mod error;
+pub mod attempts;
 pub mod integrations;
 pub mod migrations;
 pub mod notifications;

@@ -114,12 +114,13 @@ pub struct Notification {
     pub status: Status,
     pub attempts: i32,
     pub last_error: Option<String>,
+    pub delivered_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, status, attempts, \
-                       last_error, created_at, updated_at";
+                       last_error, delivered_by, created_at, updated_at";
 
 impl Notification {
     fn from_row(row: &Row) -> Result<Self, StoreError> {
@@ -135,6 +136,7 @@ impl Notification {
             status: status.parse()?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
+            delivered_by: row.try_get("delivered_by")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })

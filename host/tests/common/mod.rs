@@ -2,6 +2,8 @@
 //! `scripts/test` starts, and the real server running in-process on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod sink;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ pub struct TestServer {
     pub base: String,
     pub store: Store,
     pub db_url: String,
+    pub state: std::sync::Arc<emu_oncall::api::AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -101,6 +104,7 @@ pub async fn start_server_on(db_url: &str, settings: &[(&str, &str)]) -> TestSer
     let store = app::connect_and_migrate(&config).await.expect("migrate");
     let server = app::prepare(config).await.expect("server starts");
     let addr = server.local_addr().expect("bound");
+    let state = server.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
         let _ = stopped.await;
@@ -110,6 +114,7 @@ pub async fn start_server_on(db_url: &str, settings: &[(&str, &str)]) -> TestSer
         base: format!("http://{addr}"),
         store,
         db_url: db_url.to_owned(),
+        state,
         stop: Some(stop),
         task: Some(task),
     }
@@ -181,4 +186,59 @@ fn dechunk(mut body: &str) -> String {
         body = &rest[size + 2..];
     }
     out
+}
+
+/// A plugin built by `scripts/build-plugins` (run by `scripts/test`).
+pub fn built_plugin(file: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for dir in ["target/plugins", "target/test-plugins"] {
+        let path = root.join(dir).join(file);
+        if path.exists() {
+            return path;
+        }
+    }
+    panic!("{file} is not built: run scripts/build-plugins (scripts/test does)");
+}
+
+/// A fresh plugin directory holding `(name in the directory, built file)` copies.
+pub fn plugins_dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("plugin dir");
+    for (name, built) in files {
+        std::fs::copy(built_plugin(built), dir.path().join(name)).expect("copy plugin");
+    }
+    dir
+}
+
+/// Replaces `dir/name` with `built` the way operators should: copy beside it, then rename.
+pub fn swap_plugin(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::time::Instant {
+    let temporary = dir.join(format!("{name}.partial"));
+    std::fs::write(&temporary, bytes).expect("write plugin");
+    std::fs::rename(&temporary, dir.join(name)).expect("rename plugin");
+    std::time::Instant::now()
+}
+
+/// Polls `check` every 10 ms until it holds or `limit` passes; returns whether it held.
+pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub async fn send_sms(server: &TestServer, email: &str, message: &str) -> (u16, serde_json::Value) {
+    let response = client()
+        .post(format!("{}/api/v1/send_sms", server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .form(&[("email", email), ("message", message)])
+        .send()
+        .await
+        .expect("send_sms");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON answer"))
 }

@@ -21,7 +21,7 @@ pub async fn dispatch(state: &AppState, request: Request<Incoming>, path: &[&str
         (["users", key], Method::DELETE) => users::remove(state, key).await,
         (["notifications"], Method::GET) => notifications::list(state, request).await,
         (["notifications", id], Method::GET) => notifications::get(state, id).await,
-        (["users"] | ["users", _] | ["notifications"] | ["notifications", _], _) => {
+        (["users"] | ["users", _] | ["notifications"] | ["notifications", _] | ["plugins"], _) => {
             Err(ApiError::MethodNotAllowed)
         }
         _ => Err(ApiError::NotFound),

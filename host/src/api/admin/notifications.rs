@@ -37,7 +37,14 @@ pub async fn get(state: &AppState, id: &str) -> ApiResult {
         .parse()
         .map_err(|_| ApiError::NotFoundDetail(format!("{id:?} is not a notification id")))?;
     match state.store.get_notification(id).await? {
-        Some(notification) => Ok(json(StatusCode::OK, &notification)),
+        Some(notification) => {
+            let attempts = state.store.attempts(id).await?;
+            let mut body = serde_json::to_value(&notification)
+                .map_err(|err| ApiError::Internal(err.to_string()))?;
+            body["attempts"] = serde_json::to_value(attempts)
+                .map_err(|err| ApiError::Internal(err.to_string()))?;
+            Ok(json(StatusCode::OK, &body))
+        }
         None => Err(ApiError::NotFoundDetail(format!("no notification {id}"))),
     }
 }

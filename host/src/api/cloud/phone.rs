@@ -7,7 +7,20 @@ use crate::api::request::{form_fields, read_body, required};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
+use crate::delivery::RoundResult;
 use crate::store::notifications::{Accepted, Channel, NewNotification};
+
+/// What the engine hears: `503 failed` only when every plugin of the route refused for
+/// good; otherwise 200, and delivery goes on in the background if it must.
+pub(super) async fn answer_after_first_round(state: &AppState, id: uuid::Uuid) -> ApiResult {
+    match state.deliver_within_answer_time(id).await {
+        Some(RoundResult::Dead(reason)) => {
+            tracing::warn!(notification = %id, %reason, "every plugin of the route failed permanently");
+            Err(ApiError::DeliveryFailed)
+        }
+        _ => Ok(json(StatusCode::OK, &serde_json::json!({}))),
+    }
+}
 
 pub async fn notify(state: &AppState, request: Request<Incoming>, channel: Channel) -> ApiResult {
     let result = accept(state, request, channel).await;
@@ -18,6 +31,7 @@ pub async fn notify(state: &AppState, request: Request<Incoming>, channel: Chann
         Err(ApiError::LimitExceeded) => "limit_exceeded",
         Err(ApiError::InvalidToken) => "invalid_token",
         Err(ApiError::DatabaseUnavailable(_)) => "database_unavailable",
+        Err(ApiError::DeliveryFailed) => "delivery_failed",
         Err(_) => "bad_request",
     };
     state.metrics.notification(channel.as_str(), outcome);
@@ -72,7 +86,7 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
                 phone = %user.masked_phone().unwrap_or_default(),
                 "notification accepted"
             );
-            Ok(json(StatusCode::OK, &serde_json::json!({})))
+            answer_after_first_round(state, id).await
         }
         Accepted::LimitExceeded => {
             tracing::warn!(%channel, user = %user.id, limit, "refused: daily limit reached");

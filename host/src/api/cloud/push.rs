@@ -19,6 +19,7 @@ pub async fn relay(state: &AppState, request: Request<Incoming>) -> ApiResult {
         Ok(_) => "accepted",
         Err(ApiError::InvalidToken) => "invalid_token",
         Err(ApiError::DatabaseUnavailable(_)) => "database_unavailable",
+        Err(ApiError::DeliveryFailed) => "delivery_failed",
         Err(_) => "bad_request",
     };
     state.metrics.notification(Channel::Push.as_str(), outcome);
@@ -99,13 +100,17 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
             0,
         )
         .await?;
-    if let Accepted::Stored(id) = accepted {
-        tracing::info!(
-            notification = %id,
-            channel = "push",
-            user = user.as_ref().map(|user| user.id.as_str()).unwrap_or("(no user with this device)"),
-            "notification accepted"
-        );
+    match accepted {
+        Accepted::Stored(id) => {
+            tracing::info!(
+                notification = %id,
+                channel = "push",
+                user = user.as_ref().map(|user| user.id.as_str()).unwrap_or("(no user with this device)"),
+                "notification accepted"
+            );
+            super::phone::answer_after_first_round(state, id).await
+        }
+        // Pushes are not limited; a stored row is the only other outcome.
+        Accepted::LimitExceeded => Ok(json(StatusCode::OK, &serde_json::json!({}))),
     }
-    Ok(json(StatusCode::OK, &serde_json::json!({})))
 }

@@ -1,0 +1,150 @@
+//! `plugins list` and `plugin test`: the plugin host without a server or a database.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+
+use emu_oncall::config::Config;
+use emu_oncall::metrics::Metrics;
+use emu_oncall::plugins::{
+    loaded_channel, LoadedPlugin, Outcome, PluginRegistry, PluginSettings, WitNotification,
+    WitRecipient,
+};
+use emu_oncall::store::notifications::Channel;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Load every plugin the configuration would load and show how each fared.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Run one notification through a plugin file and print the outcome.
+#[derive(Debug, Args)]
+pub struct PluginTest {
+    /// The plugin's .wasm file.
+    pub file: PathBuf,
+    /// sms, call, push, shift or test.
+    #[arg(long, default_value = "test")]
+    pub channel: String,
+    /// The recipient's phone number.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, default_value = "Test notification from emu-oncall")]
+    pub message: String,
+    #[arg(long, default_value = "test@example.com")]
+    pub email: String,
+    /// A plugin setting, e.g. --set url=http://127.0.0.1:9000/hook (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// A recipient attribute, e.g. --attr telegram_chat_id=42 (repeatable).
+    #[arg(long = "attr", value_name = "KEY=VALUE")]
+    pub attributes: Vec<String>,
+}
+
+pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
+    let PluginsCommand::List { json } = command;
+    let registry = PluginRegistry::new(config, Arc::new(Metrics::new()))?;
+    registry.scan().await;
+    let statuses = registry.statuses();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        return Ok(());
+    }
+    if statuses.is_empty() {
+        println!("no plugins in {} and none configured", registry.plugins_dir().display());
+        return Ok(());
+    }
+    println!("{:<14} {:<9} {:<8} {:<28} {:<14} STATUS", "NAME", "VERSION", "LOADED", "CHANNELS", "HASH");
+    for status in statuses {
+        let channels: Vec<&str> = status.channels.iter().map(|channel| channel.as_str()).collect();
+        println!(
+            "{:<14} {:<9} {:<8} {:<28} {:<14} {}",
+            status.name,
+            status.version.as_deref().unwrap_or("-"),
+            if status.loaded { "yes" } else { "no" },
+            channels.join(","),
+            status.hash.as_deref().map(|hash| &hash[..12]).unwrap_or("-"),
+            status.last_error.as_deref().unwrap_or("ok")
+        );
+    }
+    Ok(())
+}
+
+fn pairs(items: &[String], flag: &str) -> anyhow::Result<toml::Table> {
+    let mut table = toml::Table::new();
+    for item in items {
+        let Some((key, value)) = item.split_once('=') else {
+            bail!("{flag} {item:?}: expected KEY=VALUE");
+        };
+        table.insert(key.trim().to_owned(), toml::Value::String(value.to_owned()));
+    }
+    Ok(table)
+}
+
+pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
+    let channel: Channel = test.channel.parse()?;
+    let bytes = std::fs::read(&test.file).with_context(|| format!("cannot read {}", test.file.display()))?;
+    let name = test
+        .file
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("plugin")
+        .to_ascii_lowercase()
+        .replace(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'), "-");
+    let mut table = pairs(&test.settings, "--set")?;
+    table.insert("file".to_owned(), toml::Value::String(test.file.display().to_string()));
+    let settings = PluginSettings::from_table(&name, &table, std::path::Path::new("."))
+        .map_err(|reason| anyhow::anyhow!("plugin settings: {reason}"))?;
+    let registry = PluginRegistry::new(config, Arc::new(Metrics::new()))?;
+    let plugin = LoadedPlugin::load(registry.engine(), settings, bytes, None)
+        .await
+        .with_context(|| format!("{} did not load", test.file.display()))?;
+    println!(
+        "loaded {} {} (serves {})",
+        plugin.info.name,
+        plugin.info.version,
+        plugin.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let attributes = pairs(&test.attributes, "--attr")?
+        .into_iter()
+        .map(|(key, value)| (key, value.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let phone_number = match test.to.as_deref() {
+        Some(number) => Some(emu_oncall::phone::normalize(number)?),
+        None => None,
+    };
+    let notification = WitNotification {
+        id: uuid::Uuid::new_v4().to_string(),
+        channel: loaded_channel(channel),
+        recipient: WitRecipient {
+            id: "UTEST".to_owned(),
+            email: test.email.clone(),
+            username: test.email.split('@').next().unwrap_or("test").to_owned(),
+            name: "Test Recipient".to_owned(),
+            phone_number,
+            role: "user".to_owned(),
+            attributes,
+        },
+        message: test.message.clone(),
+        alert_group: None,
+        attempt: 1,
+        created_at: chrono::Utc::now().to_rfc3339(),
+    };
+    match plugin.notify(&notification).await {
+        Outcome::Delivered(receipt) => {
+            println!(
+                "delivered{}{}",
+                receipt.provider_id.map(|id| format!(" (provider id {id})")).unwrap_or_default(),
+                receipt.detail.map(|detail| format!(": {detail}")).unwrap_or_default()
+            );
+            Ok(())
+        }
+        Outcome::Retryable(reason) => bail!("failed, retryable: {reason}"),
+        Outcome::Permanent(reason) => bail!("failed, permanent: {reason}"),
+    }
+}

@@ -1,0 +1,115 @@
+//! A plugin compiled, checked and ready to be called.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::bindings::{emu_oncall::notifier::types as wit, NotifierPre};
+use super::compile::{compile, content_hash};
+use super::{PluginEngine, PluginError, PluginSettings};
+use crate::store::notifications::Channel;
+
+/// What the plugin says about itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub channels: Vec<Channel>,
+}
+
+pub struct LoadedPlugin {
+    /// The name it is configured and routed under (may differ from `info.name`).
+    pub name: String,
+    pub info: PluginInfo,
+    /// The channels it is routed for: `channels` from its table, else what it serves.
+    pub channels: Vec<Channel>,
+    pub file: PathBuf,
+    pub hash: String,
+    pub loaded_at: DateTime<Utc>,
+    pub(super) pre: NotifierPre<super::sandbox::PluginState>,
+    pub(super) settings: PluginSettings,
+    pub(super) allowed_hosts: Arc<[String]>,
+    pub(super) label: Arc<str>,
+    pub(super) engine: PluginEngine,
+}
+
+pub(super) fn to_host_channel(channel: wit::Channel) -> Channel {
+    match channel {
+        wit::Channel::Sms => Channel::Sms,
+        wit::Channel::Call => Channel::Call,
+        wit::Channel::Push => Channel::Push,
+        wit::Channel::Shift => Channel::Shift,
+        wit::Channel::Test => Channel::Test,
+    }
+}
+
+pub fn to_wit_channel(channel: Channel) -> wit::Channel {
+    match channel {
+        Channel::Sms => wit::Channel::Sms,
+        Channel::Call => wit::Channel::Call,
+        Channel::Push => wit::Channel::Push,
+        Channel::Shift => wit::Channel::Shift,
+        Channel::Test => wit::Channel::Test,
+    }
+}
+
+impl LoadedPlugin {
+    /// Reads, compiles, links, describes and validates `settings.file`. Any failure
+    /// leaves whatever is live untouched.
+    pub async fn load(
+        engine: &PluginEngine,
+        settings: PluginSettings,
+        bytes: Vec<u8>,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<LoadedPlugin, PluginError> {
+        let hash = content_hash(&bytes);
+        let component = compile(&engine.engine, bytes, hash.clone(), cache_dir).await?;
+        let instance_pre = engine
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|err| PluginError::Invalid(format!("{err:#}")))?;
+        let pre = NotifierPre::new(instance_pre).map_err(|err| {
+            PluginError::Invalid(format!("does not export the emu-oncall:notifier world: {err:#}"))
+        })?;
+        let label: Arc<str> = Arc::from(settings.name.as_str());
+        let mut plugin = LoadedPlugin {
+            name: settings.name.clone(),
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                channels: Vec::new(),
+            },
+            channels: Vec::new(),
+            file: settings.file.clone(),
+            hash,
+            loaded_at: Utc::now(),
+            pre,
+            allowed_hosts: Arc::from(settings.allowed_hosts.clone()),
+            settings,
+            label,
+            engine: engine.clone(),
+        };
+        let described = plugin.describe().await?;
+        plugin.info = PluginInfo {
+            name: described.name,
+            version: described.version,
+            channels: described.channels.into_iter().map(to_host_channel).collect(),
+        };
+        plugin.channels = plugin
+            .settings
+            .channels
+            .clone()
+            .unwrap_or_else(|| plugin.info.channels.clone());
+        plugin
+            .validate_config()
+            .await?
+            .map_err(PluginError::Config)?;
+        Ok(plugin)
+    }
+
+    pub fn serves(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
+    }
+}

@@ -1,0 +1,280 @@
+//! The live set of plugins, swapped atomically: a call holds the `Arc` of the version it
+//! started on, so a swap never cuts a delivery short.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{LoadedPlugin, PluginEngine, PluginSettings};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::notifications::Channel;
+
+/// What `plugins list` and the admin API show for one plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    pub name: String,
+    pub file: String,
+    pub enabled: bool,
+    pub loaded: bool,
+    pub version: Option<String>,
+    pub channels: Vec<Channel>,
+    pub hash: Option<String>,
+    pub loaded_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
+type LiveSet = BTreeMap<String, Arc<LoadedPlugin>>;
+
+pub struct PluginRegistry {
+    engine: PluginEngine,
+    plugins_dir: PathBuf,
+    cache_dir: Option<PathBuf>,
+    tables: BTreeMap<String, toml::Table>,
+    live: ArcSwap<LiveSet>,
+    status: Mutex<BTreeMap<String, PluginStatus>>,
+    /// One scan at a time: a burst of file events must not compile the same file twice.
+    scanning: tokio::sync::Mutex<()>,
+    metrics: Arc<Metrics>,
+}
+
+impl PluginRegistry {
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let cache_dir = config.app.plugin_cache_dir.trim();
+        Ok(PluginRegistry {
+            engine: PluginEngine::new(&config.sandbox)?,
+            plugins_dir: PathBuf::from(config.app.plugins_dir.trim()),
+            cache_dir: (!cache_dir.is_empty()).then(|| PathBuf::from(cache_dir)),
+            tables: config.plugin.clone(),
+            live: ArcSwap::from_pointee(LiveSet::new()),
+            status: Mutex::new(BTreeMap::new()),
+            scanning: tokio::sync::Mutex::new(()),
+            metrics,
+        })
+    }
+
+    pub fn plugins_dir(&self) -> &Path {
+        &self.plugins_dir
+    }
+
+    pub fn engine(&self) -> &PluginEngine {
+        &self.engine
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
+        self.live.load().get(name).cloned()
+    }
+
+    /// Loaded plugins routed for `channel`, by name.
+    pub fn serving(&self, channel: Channel) -> Vec<Arc<LoadedPlugin>> {
+        self.live
+            .load()
+            .values()
+            .filter(|plugin| plugin.serves(channel))
+            .cloned()
+            .collect()
+    }
+
+    pub fn statuses(&self) -> Vec<PluginStatus> {
+        self.lock_status().values().cloned().collect()
+    }
+
+    fn lock_status(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, PluginStatus>> {
+        // A panic while holding this lock cannot leave the map half-written (each
+        // update is a single insert), so a poisoned lock is safe to keep using.
+        self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The plugins the configuration and the directory ask for: every `[plugin.<name>]`
+    /// table, and every other `*.wasm` file in the directory under its file name.
+    fn wanted(&self) -> BTreeMap<String, Result<PluginSettings, String>> {
+        let mut wanted = BTreeMap::new();
+        let mut claimed_files = BTreeSet::new();
+        for (name, table) in &self.tables {
+            let settings = PluginSettings::from_table(name, table, &self.plugins_dir);
+            if let Ok(settings) = &settings {
+                claimed_files.insert(settings.file.clone());
+            }
+            wanted.insert(name.clone(), settings);
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.plugins_dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_none_or(|ext| ext != "wasm") || claimed_files.contains(&path) {
+                    continue;
+                }
+                let Some(name) = path.file_stem().and_then(|stem| stem.to_str()) else {
+                    continue;
+                };
+                if !wanted.contains_key(name) {
+                    wanted.insert(
+                        name.to_owned(),
+                        PluginSettings::from_table(name, &toml::Table::new(), &self.plugins_dir),
+                    );
+                }
+            }
+        }
+        wanted
+    }
+
+    /// Brings the live set in line with the directory: loads new and changed files,
+    /// unloads removed ones. A file that fails to load never replaces a working one.
+    pub async fn scan(&self) {
+        let _one_at_a_time = self.scanning.lock().await;
+        let wanted = self.wanted();
+        for (name, settings) in &wanted {
+            match settings {
+                Ok(settings) if settings.enabled => self.refresh(settings.clone()).await,
+                Ok(settings) => {
+                    self.unload(name, "disabled in the configuration");
+                    self.set_status(name, settings, |status| status.enabled = false);
+                }
+                Err(reason) => self.record_failure(name, "", reason.clone()),
+            }
+        }
+        let gone: Vec<String> = self
+            .live
+            .load()
+            .keys()
+            .filter(|name| !wanted.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.unload(&name, "its file was removed");
+            self.lock_status().remove(&name);
+        }
+    }
+
+    async fn refresh(&self, settings: PluginSettings) {
+        let name = settings.name.clone();
+        let Some(bytes) = read_settled(&settings.file).await else {
+            if self.get(&name).is_some() {
+                self.unload(&name, "its file was removed");
+            }
+            self.record_failure(&name, &settings.file.display().to_string(), format!("{} not found", settings.file.display()));
+            return;
+        };
+        let hash = super::compile::content_hash(&bytes);
+        if self.get(&name).is_some_and(|live| live.hash == hash) {
+            return;
+        }
+        let file = settings.file.display().to_string();
+        match LoadedPlugin::load(&self.engine, settings.clone(), bytes, self.cache_dir.clone()).await {
+            Ok(plugin) => {
+                let plugin = Arc::new(plugin);
+                let previous = self.get(&name).map(|old| old.info.version.clone());
+                self.live.rcu(|live| {
+                    let mut next = LiveSet::clone(live);
+                    next.insert(name.clone(), plugin.clone());
+                    next
+                });
+                tracing::info!(
+                    plugin = %name,
+                    version = %plugin.info.version,
+                    previous = previous.as_deref().unwrap_or("-"),
+                    hash = %&plugin.hash[..12],
+                    channels = ?plugin.channels,
+                    "plugin loaded"
+                );
+                self.metrics.plugin_event(&name, if previous.is_some() { "swapped" } else { "loaded" });
+                let mut status = self.lock_status();
+                status.insert(
+                    name.clone(),
+                    PluginStatus {
+                        name: name.clone(),
+                        file,
+                        enabled: true,
+                        loaded: true,
+                        version: Some(plugin.info.version.clone()),
+                        channels: plugin.channels.clone(),
+                        hash: Some(plugin.hash.clone()),
+                        loaded_at: Some(plugin.loaded_at),
+                        last_error: None,
+                        last_error_at: None,
+                    },
+                );
+            }
+            Err(err) => {
+                let kept = if self.get(&name).is_some() { "; the running version stays live" } else { "" };
+                self.record_failure(&name, &file, format!("{err}{kept}"));
+            }
+        }
+    }
+
+    fn record_failure(&self, name: &str, file: &str, reason: String) {
+        tracing::error!(plugin = %name, error = %reason, "plugin not loaded");
+        self.metrics.plugin_event(name, "failed");
+        let live = self.get(name);
+        let mut status = self.lock_status();
+        let entry = status.entry(name.to_owned()).or_insert_with(|| PluginStatus {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            enabled: true,
+            loaded: false,
+            version: None,
+            channels: Vec::new(),
+            hash: None,
+            loaded_at: None,
+            last_error: None,
+            last_error_at: None,
+        });
+        entry.loaded = live.is_some();
+        entry.last_error = Some(reason);
+        entry.last_error_at = Some(Utc::now());
+    }
+
+    fn set_status(&self, name: &str, settings: &PluginSettings, change: impl FnOnce(&mut PluginStatus)) {
+        let mut status = self.lock_status();
+        let entry = status.entry(name.to_owned()).or_insert_with(|| PluginStatus {
+            name: name.to_owned(),
+            file: settings.file.display().to_string(),
+            enabled: settings.enabled,
+            loaded: false,
+            version: None,
+            channels: Vec::new(),
+            hash: None,
+            loaded_at: None,
+            last_error: None,
+            last_error_at: None,
+        });
+        change(entry);
+    }
+
+    fn unload(&self, name: &str, why: &str) {
+        if self.get(name).is_none() {
+            return;
+        }
+        self.live.rcu(|live| {
+            let mut next = LiveSet::clone(live);
+            next.remove(name);
+            next
+        });
+        if let Some(status) = self.lock_status().get_mut(name) {
+            status.loaded = false;
+        }
+        self.metrics.plugin_event(name, "unloaded");
+        tracing::warn!(plugin = %name, reason = why, "plugin unloaded");
+    }
+}
+
+/// Reads a file once its size and modification time stop changing, so a copy still in
+/// progress is not compiled half-written. `None` when it is missing.
+async fn read_settled(path: &Path) -> Option<Vec<u8>> {
+    let stamp = |meta: &std::fs::Metadata| (meta.len(), meta.modified().ok());
+    let mut last = stamp(&tokio::fs::metadata(path).await.ok()?);
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = stamp(&tokio::fs::metadata(path).await.ok()?);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    tokio::fs::read(path).await.ok()
+}

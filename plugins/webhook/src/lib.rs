@@ -1,0 +1,104 @@
+//! POSTs every notification as JSON to `url`, with an `Idempotency-Key` header carrying
+//! the notification id, so a receiver can drop the duplicates a retry may cause.
+
+use emu_oncall_plugin_sdk::config::Settings;
+use emu_oncall_plugin_sdk::http::Request;
+use emu_oncall_plugin_sdk::{
+    export, Channel, Config, Failure, Notification, Plugin, PluginInfo, Receipt,
+};
+use serde_json::{json, Map, Value};
+
+pub struct Webhook;
+
+/// Extra headers come from `header.<Name> = "value"` settings.
+const HEADER_PREFIX: &str = "header.";
+
+/// The JSON body the receiver gets.
+pub fn body(notification: &Notification) -> Value {
+    let recipient = &notification.recipient;
+    let attributes: Map<String, Value> = recipient
+        .attributes
+        .iter()
+        .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+        .collect();
+    let alert_group = notification.alert_group.as_ref().map(|group| {
+        json!({
+            "id": group.id,
+            "number": group.number,
+            "title": group.title,
+            "state": group.state,
+            "integration": group.integration,
+            "permalink": group.permalink,
+            "labels": group.labels.iter().cloned().collect::<std::collections::BTreeMap<String, String>>(),
+            "started_at": group.started_at,
+        })
+    });
+    json!({
+        "id": notification.id,
+        "channel": notification.channel.as_str(),
+        "message": notification.message,
+        "recipient": {
+            "id": recipient.id,
+            "email": recipient.email,
+            "username": recipient.username,
+            "name": recipient.name,
+            "phone_number": recipient.phone_number,
+            "role": recipient.role,
+            "attributes": attributes,
+        },
+        "alert_group": alert_group,
+        "attempt": notification.attempt,
+        "created_at": notification.created_at,
+    })
+}
+
+fn timeout(settings: &Settings) -> Result<std::time::Duration, String> {
+    let text = settings.get_or("timeout_secs", "10");
+    match text.parse::<u64>() {
+        Ok(secs) if (1..=120).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(format!("`timeout_secs` must be 1 to 120, not {text:?}")),
+    }
+}
+
+impl Plugin for Webhook {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "webhook".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            channels: vec![
+                Channel::Sms,
+                Channel::Call,
+                Channel::Push,
+                Channel::Shift,
+                Channel::Test,
+            ],
+        }
+    }
+
+    fn validate_config(config: Config) -> Result<(), String> {
+        let settings = Settings::new(&config);
+        settings.url("url")?;
+        timeout(&settings)?;
+        Ok(())
+    }
+
+    fn notify(config: Config, notification: Notification) -> Result<Receipt, Failure> {
+        let settings = Settings::new(&config);
+        let url = settings.url("url").map_err(emu_oncall_plugin_sdk::permanent)?;
+        let mut request = Request::post(url)
+            .timeout(timeout(&settings).map_err(emu_oncall_plugin_sdk::permanent)?)
+            .header("Idempotency-Key", notification.id.clone())
+            .json(&body(&notification));
+        for (name, value) in settings.with_prefix(HEADER_PREFIX) {
+            request = request.header(name, value);
+        }
+        let response = request.send()?;
+        response.check()?;
+        Ok(Receipt {
+            provider_id: None,
+            detail: Some(format!("HTTP {}", response.status)),
+        })
+    }
+}
+
+export!(Webhook);
