@@ -25,7 +25,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
     let store = connect_and_migrate(&config).await?;
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
-    let registry = Arc::new(PluginRegistry::new(&config, metrics.clone()).context("plugin engine")?);
+    let registry =
+        Arc::new(PluginRegistry::new(&config, metrics.clone()).context("plugin engine")?);
     registry.scan().await;
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::plugins::watch(registry.clone(), stopped));

@@ -47,10 +47,15 @@ async fn setup(files: &[(&str, &str)], settings: &[(&str, &str)]) -> Setup {
     }
 }
 
-async fn all_notifications(server: &TestServer) -> Vec<emu_oncall::store::notifications::Notification> {
+async fn all_notifications(
+    server: &TestServer,
+) -> Vec<emu_oncall::store::notifications::Notification> {
     server
         .store
-        .list_notifications(&NotificationFilter { limit: 10_000, ..Default::default() })
+        .list_notifications(&NotificationFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
         .await
         .unwrap()
 }
@@ -58,7 +63,14 @@ async fn all_notifications(server: &TestServer) -> Vec<emu_oncall::store::notifi
 #[tokio::test]
 async fn an_engine_sms_reaches_the_webhook_with_the_users_details() {
     let setup = setup(&[("webhook.wasm", "webhook.wasm")], &[]).await;
-    let alice = add_user(&setup.server.store, "alice@example.com", "alice", Some(PHONE), Role::Admin).await;
+    let alice = add_user(
+        &setup.server.store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::Admin,
+    )
+    .await;
     let message = "Grafana OnCall: Alert group #1\"Test alert\" from stack: \"stack\", integration: Test, alerts registered: 1.";
     let (status, body) = send_sms(&setup.server, "alice@example.com", message).await;
     assert_eq!((status, body), (200, json!({})));
@@ -80,18 +92,28 @@ async fn an_engine_sms_reaches_the_webhook_with_the_users_details() {
     assert_eq!(request.header("idempotency-key"), body["id"].as_str());
 
     let stored = all_notifications(&setup.server).await;
-    assert_eq!(stored[0].status, Status::Delivered, "the first round finished before the answer");
+    assert_eq!(
+        stored[0].status,
+        Status::Delivered,
+        "the first round finished before the answer"
+    );
     assert_eq!(stored[0].delivered_by.as_deref(), Some("webhook"));
     let attempts = setup.server.store.attempts(stored[0].id).await.unwrap();
     assert_eq!(attempts.len(), 1);
-    assert_eq!((attempts[0].plugin.as_str(), attempts[0].outcome.as_str()), ("webhook", "delivered"));
+    assert_eq!(
+        (attempts[0].plugin.as_str(), attempts[0].outcome.as_str()),
+        ("webhook", "delivered")
+    );
     assert_eq!(attempts[0].plugin_version, "0.1.0");
 }
 
 #[tokio::test]
 async fn a_failover_route_moves_past_a_permanent_failure() {
     let setup = setup(
-        &[("webhook.wasm", "webhook.wasm"), ("broken.wasm", "test-plugin.wasm")],
+        &[
+            ("webhook.wasm", "webhook.wasm"),
+            ("broken.wasm", "test-plugin.wasm"),
+        ],
         &[
             ("EMU_ONCALL_PLUGIN__BROKEN__BEHAVIOUR", "fail-permanent"),
             ("EMU_ONCALL_ROUTES__SMS__PLUGINS", "broken,webhook"),
@@ -99,15 +121,31 @@ async fn a_failover_route_moves_past_a_permanent_failure() {
         ],
     )
     .await;
-    add_user(&setup.server.store, "alice@example.com", "alice", Some(PHONE), Role::User).await;
+    add_user(
+        &setup.server.store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::User,
+    )
+    .await;
     let (status, _) = send_sms(&setup.server, "alice@example.com", "page").await;
     assert_eq!(status, 200);
-    assert_eq!(setup.sink.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+    assert_eq!(
+        setup.sink.wait_for(1, Duration::from_secs(10)).await.len(),
+        1
+    );
     let stored = all_notifications(&setup.server).await;
     assert_eq!(stored[0].delivered_by.as_deref(), Some("webhook"));
     let attempts = setup.server.store.attempts(stored[0].id).await.unwrap();
-    let outcomes: Vec<(&str, &str)> = attempts.iter().map(|a| (a.plugin.as_str(), a.outcome.as_str())).collect();
-    assert_eq!(outcomes, [("broken", "permanent"), ("webhook", "delivered")]);
+    let outcomes: Vec<(&str, &str)> = attempts
+        .iter()
+        .map(|a| (a.plugin.as_str(), a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("broken", "permanent"), ("webhook", "delivered")]
+    );
 }
 
 #[tokio::test]
@@ -117,43 +155,94 @@ async fn when_every_plugin_fails_for_good_the_engine_hears_failed() {
         &[("EMU_ONCALL_PLUGIN__BROKEN__BEHAVIOUR", "fail-permanent")],
     )
     .await;
-    add_user(&setup.server.store, "alice@example.com", "alice", Some(PHONE), Role::User).await;
+    add_user(
+        &setup.server.store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::User,
+    )
+    .await;
     let (status, body) = send_sms(&setup.server, "alice@example.com", "page").await;
     assert_eq!((status, body), (503, json!({"error": "failed"})));
     let stored = all_notifications(&setup.server).await;
     assert_eq!(stored[0].status, Status::Dead);
-    assert!(stored[0].last_error.as_deref().unwrap_or("").contains("failing permanently"), "{:?}", stored[0].last_error);
+    assert!(
+        stored[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("failing permanently"),
+        "{:?}",
+        stored[0].last_error
+    );
 }
 
 #[tokio::test]
 async fn a_retryable_failure_answers_200_and_keeps_the_notification_for_retry() {
     let setup = setup(&[("webhook.wasm", "webhook.wasm")], &[]).await;
-    add_user(&setup.server.store, "alice@example.com", "alice", Some(PHONE), Role::User).await;
+    add_user(
+        &setup.server.store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::User,
+    )
+    .await;
     setup.sink.fail_next(1, 503);
     let (status, _) = send_sms(&setup.server, "alice@example.com", "page").await;
     assert_eq!(status, 200);
     let stored = all_notifications(&setup.server).await;
     assert_eq!(stored[0].status, Status::Failed);
-    assert!(stored[0].last_error.as_deref().unwrap_or("").contains("HTTP 503"), "{:?}", stored[0].last_error);
+    assert!(
+        stored[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("HTTP 503"),
+        "{:?}",
+        stored[0].last_error
+    );
 }
 
 #[tokio::test]
 async fn with_no_plugin_loaded_a_notification_waits_instead_of_vanishing() {
     let setup = setup(&[], &[]).await;
-    add_user(&setup.server.store, "alice@example.com", "alice", Some(PHONE), Role::User).await;
+    add_user(
+        &setup.server.store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::User,
+    )
+    .await;
     let (status, _) = send_sms(&setup.server, "alice@example.com", "page").await;
     assert_eq!(status, 200);
     let stored = all_notifications(&setup.server).await;
     assert_eq!(stored[0].status, Status::Pending);
-    assert!(stored[0].last_error.as_deref().unwrap_or("").contains("no loaded plugin"), "{:?}", stored[0].last_error);
+    assert!(
+        stored[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("no loaded plugin"),
+        "{:?}",
+        stored[0].last_error
+    );
 }
 
 #[tokio::test]
 async fn hostile_plugins_are_cut_off_and_the_others_keep_delivering() {
     let hostile = ["loop", "memory", "trap", "forbidden", "log-flood"];
-    let mut files: Vec<(String, &str)> = hostile.iter().map(|name| (format!("{name}.wasm"), "test-plugin.wasm")).collect();
+    let mut files: Vec<(String, &str)> = hostile
+        .iter()
+        .map(|name| (format!("{name}.wasm"), "test-plugin.wasm"))
+        .collect();
     files.push(("webhook.wasm".to_owned(), "webhook.wasm"));
-    let file_refs: Vec<(&str, &str)> = files.iter().map(|(name, built)| (name.as_str(), *built)).collect();
+    let file_refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(name, built)| (name.as_str(), *built))
+        .collect();
     let sink_for_forbidden = Sink::start().await;
     let forbidden_url = format!("{}/steal", sink_for_forbidden.url);
     let setup = setup(
@@ -171,21 +260,38 @@ async fn hostile_plugins_are_cut_off_and_the_others_keep_delivering() {
     .await;
     let store = &setup.server.store;
     for name in hostile {
-        let user = add_user(store, &format!("{name}@example.com"), name, Some(PHONE), Role::User).await;
+        let user = add_user(
+            store,
+            &format!("{name}@example.com"),
+            name,
+            Some(PHONE),
+            Role::User,
+        )
+        .await;
         store
-            .update_user(&user.id, UserUpdate {
-                attributes: [("route.sms".to_owned(), json!(name))].into_iter().collect(),
-                ..Default::default()
-            })
+            .update_user(
+                &user.id,
+                UserUpdate {
+                    attributes: [("route.sms".to_owned(), json!(name))]
+                        .into_iter()
+                        .collect(),
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
     }
     add_user(store, "alice@example.com", "alice", Some(PHONE), Role::User).await;
     store
-        .update_user("alice@example.com", UserUpdate {
-            attributes: [("route.sms".to_owned(), json!("webhook"))].into_iter().collect(),
-            ..Default::default()
-        })
+        .update_user(
+            "alice@example.com",
+            UserUpdate {
+                attributes: [("route.sms".to_owned(), json!("webhook"))]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
 
@@ -201,12 +307,23 @@ async fn hostile_plugins_are_cut_off_and_the_others_keep_delivering() {
         send_sms(&setup.server, "alice@example.com", "still paged")
     );
     assert_eq!(alice_answer.0, 200);
-    assert!(started.elapsed() < Duration::from_secs(5), "the engine waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the engine waited {:?}",
+        started.elapsed()
+    );
     for (name, (status, _)) in hostile.iter().zip(&hostile_answers) {
         assert!([200, 503].contains(status), "{name}: {status}");
     }
-    assert_eq!(setup.sink.wait_for(1, Duration::from_secs(10)).await.len(), 1, "alice's page was delivered");
-    assert!(sink_for_forbidden.requests().is_empty(), "a host outside allowed_hosts was reached");
+    assert_eq!(
+        setup.sink.wait_for(1, Duration::from_secs(10)).await.len(),
+        1,
+        "alice's page was delivered"
+    );
+    assert!(
+        sink_for_forbidden.requests().is_empty(),
+        "a host outside allowed_hosts was reached"
+    );
 
     let expected = [
         ("loop", "CPU limit"),
@@ -218,11 +335,19 @@ async fn hostile_plugins_are_cut_off_and_the_others_keep_delivering() {
         ("log-flood", "flooded|CPU limit"),
     ];
     for (name, needle) in expected {
-        let user = store.find_user(&format!("{name}@example.com")).await.unwrap().unwrap();
+        let user = store
+            .find_user(&format!("{name}@example.com"))
+            .await
+            .unwrap()
+            .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let (settled, error) = loop {
             let list = store
-                .list_notifications(&NotificationFilter { user_email: Some(user.email.clone()), limit: 1, ..Default::default() })
+                .list_notifications(&NotificationFilter {
+                    user_email: Some(user.email.clone()),
+                    limit: 1,
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             match list.first() {
@@ -234,12 +359,18 @@ async fn hostile_plugins_are_cut_off_and_the_others_keep_delivering() {
             }
         };
         assert!(settled, "{name} never settled");
-        assert!(needle.split('|').any(|n| error.contains(n)), "{name}: expected {needle:?} in {error:?}");
+        assert!(
+            needle.split('|').any(|n| error.contains(n)),
+            "{name}: expected {needle:?} in {error:?}"
+        );
     }
 
     // The server is still healthy and still delivers.
     let (status, _) = send_sms(&setup.server, "alice@example.com", "after the storm").await;
     assert_eq!(status, 200);
-    assert_eq!(setup.sink.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+    assert_eq!(
+        setup.sink.wait_for(2, Duration::from_secs(10)).await.len(),
+        2
+    );
     let _ = &setup.dir;
 }

@@ -23,8 +23,7 @@ impl<'a> Settings<'a> {
 
     /// The value of `key`, or an error naming it.
     pub fn require(&self, key: &str) -> Result<&'a str, String> {
-        self.get(key)
-            .ok_or_else(|| format!("`{key}` is required"))
+        self.get(key).ok_or_else(|| format!("`{key}` is required"))
     }
 
     /// The value of `key`, or `default` when unset.

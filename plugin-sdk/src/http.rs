@@ -147,10 +147,18 @@ impl Request {
             .map_err(|err| HttpError::BadUrl(format!("bad header: {err:?}")))?;
         let request = OutgoingRequest::new(headers);
         let invalid = |what: &str| HttpError::BadUrl(format!("{what} refused for {}", self.url));
-        request.set_method(&self.method).map_err(|_| invalid("method"))?;
-        request.set_scheme(Some(&scheme)).map_err(|_| invalid("scheme"))?;
-        request.set_authority(Some(authority)).map_err(|_| invalid("host"))?;
-        request.set_path_with_query(Some(path)).map_err(|_| invalid("path"))?;
+        request
+            .set_method(&self.method)
+            .map_err(|_| invalid("method"))?;
+        request
+            .set_scheme(Some(&scheme))
+            .map_err(|_| invalid("scheme"))?;
+        request
+            .set_authority(Some(authority))
+            .map_err(|_| invalid("host"))?;
+        request
+            .set_path_with_query(Some(path))
+            .map_err(|_| invalid("path"))?;
         let outgoing = request
             .body()
             .map_err(|_| HttpError::Transport("request body unavailable".to_owned()))?;
@@ -243,7 +251,9 @@ fn split_url(url: &str) -> Result<(Scheme, &str, &str), HttpError> {
     } else if let Some(rest) = url.strip_prefix("http://") {
         (Scheme::Http, rest)
     } else {
-        return Err(HttpError::BadUrl(format!("{url:?} must start with http:// or https://")));
+        return Err(HttpError::BadUrl(format!(
+            "{url:?} must start with http:// or https://"
+        )));
     };
     let split = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
@@ -278,7 +288,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -20,7 +20,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, store: Store, metrics: Arc<Metrics>, registry: Arc<PluginRegistry>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        metrics: Arc<Metrics>,
+        registry: Arc<PluginRegistry>,
+    ) -> Self {
         let deliverer = Deliverer::new(store.clone(), registry, metrics.clone(), config.clone());
         AppState {
             config,

@@ -56,19 +56,33 @@ pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()
         return Ok(());
     }
     if statuses.is_empty() {
-        println!("no plugins in {} and none configured", registry.plugins_dir().display());
+        println!(
+            "no plugins in {} and none configured",
+            registry.plugins_dir().display()
+        );
         return Ok(());
     }
-    println!("{:<14} {:<9} {:<8} {:<28} {:<14} STATUS", "NAME", "VERSION", "LOADED", "CHANNELS", "HASH");
+    println!(
+        "{:<14} {:<9} {:<8} {:<28} {:<14} STATUS",
+        "NAME", "VERSION", "LOADED", "CHANNELS", "HASH"
+    );
     for status in statuses {
-        let channels: Vec<&str> = status.channels.iter().map(|channel| channel.as_str()).collect();
+        let channels: Vec<&str> = status
+            .channels
+            .iter()
+            .map(|channel| channel.as_str())
+            .collect();
         println!(
             "{:<14} {:<9} {:<8} {:<28} {:<14} {}",
             status.name,
             status.version.as_deref().unwrap_or("-"),
             if status.loaded { "yes" } else { "no" },
             channels.join(","),
-            status.hash.as_deref().map(|hash| &hash[..12]).unwrap_or("-"),
+            status
+                .hash
+                .as_deref()
+                .map(|hash| &hash[..12])
+                .unwrap_or("-"),
             status.last_error.as_deref().unwrap_or("ok")
         );
     }
@@ -88,16 +102,23 @@ fn pairs(items: &[String], flag: &str) -> anyhow::Result<toml::Table> {
 
 pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
     let channel: Channel = test.channel.parse()?;
-    let bytes = std::fs::read(&test.file).with_context(|| format!("cannot read {}", test.file.display()))?;
+    let bytes = std::fs::read(&test.file)
+        .with_context(|| format!("cannot read {}", test.file.display()))?;
     let name = test
         .file
         .file_stem()
         .and_then(|stem| stem.to_str())
         .unwrap_or("plugin")
         .to_ascii_lowercase()
-        .replace(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'), "-");
+        .replace(
+            |ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'),
+            "-",
+        );
     let mut table = pairs(&test.settings, "--set")?;
-    table.insert("file".to_owned(), toml::Value::String(test.file.display().to_string()));
+    table.insert(
+        "file".to_owned(),
+        toml::Value::String(test.file.display().to_string()),
+    );
     let settings = PluginSettings::from_table(&name, &table, std::path::Path::new("."))
         .map_err(|reason| anyhow::anyhow!("plugin settings: {reason}"))?;
     let registry = PluginRegistry::new(config, Arc::new(Metrics::new()))?;
@@ -108,7 +129,12 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         "loaded {} {} (serves {})",
         plugin.info.name,
         plugin.info.version,
-        plugin.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+        plugin
+            .channels
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let attributes = pairs(&test.attributes, "--attr")?
         .into_iter()
@@ -139,8 +165,14 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         Outcome::Delivered(receipt) => {
             println!(
                 "delivered{}{}",
-                receipt.provider_id.map(|id| format!(" (provider id {id})")).unwrap_or_default(),
-                receipt.detail.map(|detail| format!(": {detail}")).unwrap_or_default()
+                receipt
+                    .provider_id
+                    .map(|id| format!(" (provider id {id})"))
+                    .unwrap_or_default(),
+                receipt
+                    .detail
+                    .map(|detail| format!(": {detail}"))
+                    .unwrap_or_default()
             );
             Ok(())
         }

@@ -61,11 +61,24 @@ impl Config {
             ("sandbox.timeout_ms", sandbox.timeout_ms, 10, 600_000),
             ("sandbox.cpu_ms", sandbox.cpu_ms, 10, 600_000),
             ("sandbox.memory_mb", sandbox.memory_mb, 1, 4096),
-            ("sandbox.max_concurrent", u64::from(sandbox.max_concurrent), 1, 10_000),
-            ("delivery.answer_within_ms", self.delivery.answer_within_ms, 0, 60_000),
+            (
+                "sandbox.max_concurrent",
+                u64::from(sandbox.max_concurrent),
+                1,
+                10_000,
+            ),
+            (
+                "delivery.answer_within_ms",
+                self.delivery.answer_within_ms,
+                0,
+                60_000,
+            ),
         ] {
             if !(low..=high).contains(&value) {
-                return Err(ConfigError::invalid(key, format!("must be {low} to {high}, not {value}")));
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be {low} to {high}, not {value}"),
+                ));
             }
         }
         for (channel, route) in &self.routes {

@@ -50,7 +50,12 @@ fn backoff(attempt: i32) -> Duration {
 }
 
 impl Deliverer {
-    pub fn new(store: Store, registry: Arc<PluginRegistry>, metrics: Arc<Metrics>, config: Arc<Config>) -> Self {
+    pub fn new(
+        store: Store,
+        registry: Arc<PluginRegistry>,
+        metrics: Arc<Metrics>,
+        config: Arc<Config>,
+    ) -> Self {
         let owner = format!("{}-{}", hostname(), std::process::id());
         Deliverer {
             store,
@@ -74,22 +79,45 @@ impl Deliverer {
             Some(user_id) => self.store.find_user(user_id).await?,
             None => None,
         };
-        let plan = route::plan(&self.config, &self.registry, notification.channel, user.as_ref());
+        let plan = route::plan(
+            &self.config,
+            &self.registry,
+            notification.channel,
+            user.as_ref(),
+        );
         if plan.plugins.is_empty() {
             let reason = plan.waiting_reason();
             self.store
-                .settle_notification(id, Settlement::Waiting { reason: &reason, retry_at: Utc::now() + WAITING_RETRY })
+                .settle_notification(
+                    id,
+                    Settlement::Waiting {
+                        reason: &reason,
+                        retry_at: Utc::now() + WAITING_RETRY,
+                    },
+                )
                 .await?;
             tracing::warn!(notification = %id, channel = %notification.channel, %reason, "notification waits: no plugin can deliver it");
             return Ok(RoundResult::Waiting(reason));
         }
-        let Some(attempt) = self.store.claim_notification(id, &self.owner, LEASE_SECS).await? else {
-            return Ok(RoundResult::Waiting("another delivery round holds it".to_owned()));
+        let Some(attempt) = self
+            .store
+            .claim_notification(id, &self.owner, LEASE_SECS)
+            .await?
+        else {
+            return Ok(RoundResult::Waiting(
+                "another delivery round holds it".to_owned(),
+            ));
         };
         let message = message::to_wit(&notification, user.as_ref(), attempt);
         let result = match plan.mode {
-            RouteMode::Failover => self.failover(&notification, &plan.plugins, &message, attempt).await?,
-            RouteMode::Fanout => self.fanout(&notification, &plan.plugins, &message, attempt).await?,
+            RouteMode::Failover => {
+                self.failover(&notification, &plan.plugins, &message, attempt)
+                    .await?
+            }
+            RouteMode::Fanout => {
+                self.fanout(&notification, &plan.plugins, &message, attempt)
+                    .await?
+            }
         };
         // A delivered round was settled where it succeeded, with the plugin's name.
         let settlement = match &result {
@@ -117,14 +145,22 @@ impl Deliverer {
         let outcome = plugin.notify(message).await;
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (label, error, receipt) = match &outcome {
-            Outcome::Delivered(receipt) => ("delivered", None, receipt.detail.clone().or(receipt.provider_id.clone())),
+            Outcome::Delivered(receipt) => (
+                "delivered",
+                None,
+                receipt.detail.clone().or(receipt.provider_id.clone()),
+            ),
             Outcome::Retryable(error) => ("retryable", Some(error.as_str()), None),
             Outcome::Permanent(error) => ("permanent", Some(error.as_str()), None),
         };
         self.metrics.attempt(&plugin.name, label);
         match &outcome {
-            Outcome::Delivered(_) => tracing::info!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, "delivered"),
-            _ => tracing::warn!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, outcome = label, error = error.unwrap_or(""), "delivery attempt failed"),
+            Outcome::Delivered(_) => {
+                tracing::info!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, "delivered")
+            }
+            _ => {
+                tracing::warn!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, outcome = label, error = error.unwrap_or(""), "delivery attempt failed")
+            }
         }
         self.store
             .record_attempt(NewAttempt {
@@ -155,7 +191,10 @@ impl Deliverer {
             match self.attempt(notification, plugin, message, attempt).await? {
                 Outcome::Delivered(_) => {
                     self.store
-                        .settle_notification(notification.id, Settlement::Delivered { by: &plugin.name })
+                        .settle_notification(
+                            notification.id,
+                            Settlement::Delivered { by: &plugin.name },
+                        )
                         .await?;
                     return Ok(RoundResult::Delivered);
                 }
@@ -178,11 +217,16 @@ impl Deliverer {
         attempt: i32,
     ) -> Result<RoundResult, StoreError> {
         let done = self.store.delivered_by_plugins(notification.id).await?;
-        let pending: Vec<&Arc<LoadedPlugin>> = plugins.iter().filter(|plugin| !done.contains(&plugin.name)).collect();
+        let pending: Vec<&Arc<LoadedPlugin>> = plugins
+            .iter()
+            .filter(|plugin| !done.contains(&plugin.name))
+            .collect();
         // Each plugin has its own deadline; running them together keeps one slow channel
         // from delaying the others.
         let outcomes = futures::future::join_all(
-            pending.iter().map(|plugin| self.attempt(notification, plugin, message, attempt)),
+            pending
+                .iter()
+                .map(|plugin| self.attempt(notification, plugin, message, attempt)),
         )
         .await;
         let mut delivered: Vec<String> = done;
@@ -202,7 +246,12 @@ impl Deliverer {
             return Ok(RoundResult::Dead(permanent.join("; ")));
         }
         self.store
-            .settle_notification(notification.id, Settlement::Delivered { by: &delivered.join(",") })
+            .settle_notification(
+                notification.id,
+                Settlement::Delivered {
+                    by: &delivered.join(","),
+                },
+            )
             .await?;
         Ok(RoundResult::Delivered)
     }

@@ -54,7 +54,12 @@ fn named(registry: &PluginRegistry, names: &[String], channel: Channel, mode: Ro
 }
 
 /// A user's override, else the configured route, else every plugin serving the channel.
-pub fn plan(config: &Config, registry: &PluginRegistry, channel: Channel, user: Option<&User>) -> Plan {
+pub fn plan(
+    config: &Config,
+    registry: &PluginRegistry,
+    channel: Channel,
+    user: Option<&User>,
+) -> Plan {
     let user_route = user
         .and_then(|user| user.attributes.get(&override_attribute(channel)))
         .and_then(|value| value.as_str())

@@ -58,7 +58,11 @@ impl LoadedPlugin {
             // in an error shown to operators.
             let mut text = match err.downcast_ref::<wasmtime::Trap>() {
                 Some(trap) => trap.to_string(),
-                None => format!("{err:#}").lines().next().unwrap_or_default().to_owned(),
+                None => format!("{err:#}")
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
             };
             text.truncate(500);
             PluginError::Trap(text)
@@ -102,14 +106,17 @@ impl LoadedPlugin {
 
     pub(super) async fn validate_config(&self) -> Result<Result<(), String>, PluginError> {
         let config = self.settings.config.clone();
-        sandboxed!(self, |instance, store| instance.call_validate_config(store, &config))
+        sandboxed!(self, |instance, store| instance
+            .call_validate_config(store, &config))
     }
 
     /// One delivery attempt.
     pub async fn notify(&self, notification: &wit::Notification) -> Outcome {
         let config = self.settings.config.clone();
-        let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> =
-            sandboxed!(self, |instance, store| instance.call_notify(store, &config, notification));
+        let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> = sandboxed!(
+            self,
+            |instance, store| instance.call_notify(store, &config, notification)
+        );
         match result {
             Ok(Ok(receipt)) => Outcome::Delivered(receipt),
             Ok(Err(wit::Failure::Retryable(reason))) => Outcome::Retryable(reason),

@@ -42,17 +42,21 @@ fn compile_blocking(
     hash: &str,
     cache_dir: Option<PathBuf>,
 ) -> Result<Component, PluginError> {
-    let cached = cache_dir.map(|dir| dir.join(format!("{hash}-{}.cwasm", engine_fingerprint(engine))));
+    let cached =
+        cache_dir.map(|dir| dir.join(format!("{hash}-{}.cwasm", engine_fingerprint(engine))));
     if let Some(path) = cached.as_ref().filter(|path| path.exists()) {
         // SAFETY: the cache holds only artifacts this process wrote for this engine
         // fingerprint; operators must keep the cache directory writable by the server
         // alone (it is created 0700).
         match unsafe { Component::deserialize_file(engine, path) } {
             Ok(component) => return Ok(component),
-            Err(err) => tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cached plugin artifact"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cached plugin artifact")
+            }
         }
     }
-    let component = Component::new(engine, bytes).map_err(|err| PluginError::Invalid(format!("{err:#}")))?;
+    let component =
+        Component::new(engine, bytes).map_err(|err| PluginError::Invalid(format!("{err:#}")))?;
     if let Some(path) = cached {
         if let Err(err) = store_artifact(&component, &path) {
             tracing::warn!(path = %path.display(), error = %err, "cannot cache the compiled plugin");
@@ -62,7 +66,9 @@ fn compile_blocking(
 }
 
 fn store_artifact(component: &Component, path: &std::path::Path) -> anyhow::Result<()> {
-    let dir = path.parent().ok_or_else(|| anyhow::anyhow!("no parent directory"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("no parent directory"))?;
     if !dir.exists() {
         std::fs::create_dir_all(dir)?;
         #[cfg(unix)]

@@ -71,7 +71,9 @@ impl LoadedPlugin {
             .instantiate_pre(&component)
             .map_err(|err| PluginError::Invalid(format!("{err:#}")))?;
         let pre = NotifierPre::new(instance_pre).map_err(|err| {
-            PluginError::Invalid(format!("does not export the emu-oncall:notifier world: {err:#}"))
+            PluginError::Invalid(format!(
+                "does not export the emu-oncall:notifier world: {err:#}"
+            ))
         })?;
         let label: Arc<str> = Arc::from(settings.name.as_str());
         let mut plugin = LoadedPlugin {
@@ -95,7 +97,11 @@ impl LoadedPlugin {
         plugin.info = PluginInfo {
             name: described.name,
             version: described.version,
-            channels: described.channels.into_iter().map(to_host_channel).collect(),
+            channels: described
+                .channels
+                .into_iter()
+                .map(to_host_channel)
+                .collect(),
         };
         plugin.channels = plugin
             .settings

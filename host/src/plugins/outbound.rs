@@ -74,7 +74,11 @@ mod tests {
 
     #[test]
     fn hosts_match_with_and_without_ports() {
-        let allowed = vec!["api.telegram.org".to_owned(), "127.0.0.1:8080".to_owned(), "[::1]:9000".to_owned()];
+        let allowed = vec![
+            "api.telegram.org".to_owned(),
+            "127.0.0.1:8080".to_owned(),
+            "[::1]:9000".to_owned(),
+        ];
         assert!(host_allowed(&allowed, "api.telegram.org", 443));
         assert!(host_allowed(&allowed, "API.Telegram.org", 80));
         assert!(host_allowed(&allowed, "127.0.0.1", 8080));

@@ -88,7 +88,9 @@ impl PluginRegistry {
     fn lock_status(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, PluginStatus>> {
         // A panic while holding this lock cannot leave the map half-written (each
         // update is a single insert), so a poisoned lock is safe to keep using.
-        self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The plugins the configuration and the directory ask for: every `[plugin.<name>]`
@@ -106,7 +108,8 @@ impl PluginRegistry {
         if let Ok(entries) = std::fs::read_dir(&self.plugins_dir) {
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.extension().is_none_or(|ext| ext != "wasm") || claimed_files.contains(&path) {
+                if path.extension().is_none_or(|ext| ext != "wasm") || claimed_files.contains(&path)
+                {
                     continue;
                 }
                 let Some(name) = path.file_stem().and_then(|stem| stem.to_str()) else {
@@ -157,15 +160,31 @@ impl PluginRegistry {
             if self.get(&name).is_some() {
                 self.unload(&name, "its file was removed");
             }
-            self.record_failure(&name, &settings.file.display().to_string(), format!("{} not found", settings.file.display()));
+            self.record_failure(
+                &name,
+                &settings.file.display().to_string(),
+                format!("{} not found", settings.file.display()),
+            );
             return;
         };
         let hash = super::compile::content_hash(&bytes);
         if self.get(&name).is_some_and(|live| live.hash == hash) {
+            // The file on disk is the live version (again): nothing stands in error.
+            if let Some(status) = self.lock_status().get_mut(&name) {
+                status.last_error = None;
+                status.last_error_at = None;
+            }
             return;
         }
         let file = settings.file.display().to_string();
-        match LoadedPlugin::load(&self.engine, settings.clone(), bytes, self.cache_dir.clone()).await {
+        match LoadedPlugin::load(
+            &self.engine,
+            settings.clone(),
+            bytes,
+            self.cache_dir.clone(),
+        )
+        .await
+        {
             Ok(plugin) => {
                 let plugin = Arc::new(plugin);
                 let previous = self.get(&name).map(|old| old.info.version.clone());
@@ -182,7 +201,14 @@ impl PluginRegistry {
                     channels = ?plugin.channels,
                     "plugin loaded"
                 );
-                self.metrics.plugin_event(&name, if previous.is_some() { "swapped" } else { "loaded" });
+                self.metrics.plugin_event(
+                    &name,
+                    if previous.is_some() {
+                        "swapped"
+                    } else {
+                        "loaded"
+                    },
+                );
                 let mut status = self.lock_status();
                 status.insert(
                     name.clone(),
@@ -201,7 +227,11 @@ impl PluginRegistry {
                 );
             }
             Err(err) => {
-                let kept = if self.get(&name).is_some() { "; the running version stays live" } else { "" };
+                let kept = if self.get(&name).is_some() {
+                    "; the running version stays live"
+                } else {
+                    ""
+                };
                 self.record_failure(&name, &file, format!("{err}{kept}"));
             }
         }
@@ -212,37 +242,46 @@ impl PluginRegistry {
         self.metrics.plugin_event(name, "failed");
         let live = self.get(name);
         let mut status = self.lock_status();
-        let entry = status.entry(name.to_owned()).or_insert_with(|| PluginStatus {
-            name: name.to_owned(),
-            file: file.to_owned(),
-            enabled: true,
-            loaded: false,
-            version: None,
-            channels: Vec::new(),
-            hash: None,
-            loaded_at: None,
-            last_error: None,
-            last_error_at: None,
-        });
+        let entry = status
+            .entry(name.to_owned())
+            .or_insert_with(|| PluginStatus {
+                name: name.to_owned(),
+                file: file.to_owned(),
+                enabled: true,
+                loaded: false,
+                version: None,
+                channels: Vec::new(),
+                hash: None,
+                loaded_at: None,
+                last_error: None,
+                last_error_at: None,
+            });
         entry.loaded = live.is_some();
         entry.last_error = Some(reason);
         entry.last_error_at = Some(Utc::now());
     }
 
-    fn set_status(&self, name: &str, settings: &PluginSettings, change: impl FnOnce(&mut PluginStatus)) {
+    fn set_status(
+        &self,
+        name: &str,
+        settings: &PluginSettings,
+        change: impl FnOnce(&mut PluginStatus),
+    ) {
         let mut status = self.lock_status();
-        let entry = status.entry(name.to_owned()).or_insert_with(|| PluginStatus {
-            name: name.to_owned(),
-            file: settings.file.display().to_string(),
-            enabled: settings.enabled,
-            loaded: false,
-            version: None,
-            channels: Vec::new(),
-            hash: None,
-            loaded_at: None,
-            last_error: None,
-            last_error_at: None,
-        });
+        let entry = status
+            .entry(name.to_owned())
+            .or_insert_with(|| PluginStatus {
+                name: name.to_owned(),
+                file: settings.file.display().to_string(),
+                enabled: settings.enabled,
+                loaded: false,
+                version: None,
+                channels: Vec::new(),
+                hash: None,
+                loaded_at: None,
+                last_error: None,
+                last_error_at: None,
+            });
         change(entry);
     }
 

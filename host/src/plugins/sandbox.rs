@@ -97,7 +97,7 @@ impl log::Host for PluginState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
         let plugin = &*self.plugin;
         match level {

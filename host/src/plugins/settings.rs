@@ -61,7 +61,11 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
             toml::Value::Array(items) => {
                 let joined: Vec<String> = items
                     .iter()
-                    .map(|item| item.as_str().map(str::to_owned).unwrap_or_else(|| item.to_string()))
+                    .map(|item| {
+                        item.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| item.to_string())
+                    })
                     .collect();
                 out.push((key, joined.join(",")));
             }
@@ -80,16 +84,26 @@ impl PluginSettings {
         }
         let file = match table.get("file") {
             None => PathBuf::from(format!("{name}.wasm")),
-            Some(toml::Value::String(file)) if !file.trim().is_empty() => PathBuf::from(file.trim()),
+            Some(toml::Value::String(file)) if !file.trim().is_empty() => {
+                PathBuf::from(file.trim())
+            }
             Some(_) => return Err("`file` must be a file name".to_owned()),
         };
-        let file = if file.is_absolute() { file } else { plugins_dir.join(file) };
+        let file = if file.is_absolute() {
+            file
+        } else {
+            plugins_dir.join(file)
+        };
         let channels = match table.get("channels") {
             None => None,
             Some(value) => Some(
                 list(value, "channels")?
                     .iter()
-                    .map(|channel| channel.parse::<Channel>().map_err(|err| format!("`channels`: {err}")))
+                    .map(|channel| {
+                        channel
+                            .parse::<Channel>()
+                            .map_err(|err| format!("`channels`: {err}"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
@@ -142,15 +156,29 @@ mod tests {
         "#
         .parse()
         .unwrap();
-        let settings = PluginSettings::from_table("webhook", &table, Path::new("/plugins")).unwrap();
+        let settings =
+            PluginSettings::from_table("webhook", &table, Path::new("/plugins")).unwrap();
         assert_eq!(settings.file, PathBuf::from("/plugins/hook-v2.wasm"));
         assert_eq!(settings.channels, Some(vec![Channel::Sms, Channel::Call]));
-        assert_eq!(settings.allowed_hosts, vec!["hooks.example.com", "127.0.0.1:8080"]);
+        assert_eq!(
+            settings.allowed_hosts,
+            vec!["hooks.example.com", "127.0.0.1:8080"]
+        );
         assert!(settings.enabled);
-        assert!(settings.config.contains(&("url".to_owned(), "https://hooks.example.com/page".to_owned())));
-        assert!(settings.config.contains(&("timeout_secs".to_owned(), "5".to_owned())));
-        assert!(settings.config.contains(&("header.X-Token".to_owned(), "secret".to_owned())));
-        assert!(!settings.config.iter().any(|(key, _)| RESERVED.contains(&key.as_str())));
+        assert!(settings.config.contains(&(
+            "url".to_owned(),
+            "https://hooks.example.com/page".to_owned()
+        )));
+        assert!(settings
+            .config
+            .contains(&("timeout_secs".to_owned(), "5".to_owned())));
+        assert!(settings
+            .config
+            .contains(&("header.X-Token".to_owned(), "secret".to_owned())));
+        assert!(!settings
+            .config
+            .iter()
+            .any(|(key, _)| RESERVED.contains(&key.as_str())));
     }
 
     #[test]
@@ -158,6 +186,8 @@ mod tests {
         let table: toml::Table = "channels = [\"fax\"]".parse().unwrap();
         let err = PluginSettings::from_table("x", &table, Path::new("p")).unwrap_err();
         assert!(err.contains("channels"), "{err}");
-        assert!(PluginSettings::from_table("Bad Name", &toml::Table::new(), Path::new("p")).is_err());
+        assert!(
+            PluginSettings::from_table("Bad Name", &toml::Table::new(), Path::new("p")).is_err()
+        );
     }
 }

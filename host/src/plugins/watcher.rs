@@ -14,23 +14,30 @@ const SAFETY_RESCAN: Duration = Duration::from_secs(30);
 
 /// Runs until `shutdown` fires. Returns at once (after logging why) if the directory
 /// cannot be watched; periodic rescans still happen.
-pub async fn watch(registry: Arc<PluginRegistry>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn watch(
+    registry: Arc<PluginRegistry>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let (events, mut changes) = tokio::sync::mpsc::channel::<()>(16);
-    let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        match result {
+    let debouncer = new_debouncer(
+        DEBOUNCE,
+        None,
+        move |result: DebounceEventResult| match result {
             Ok(batch) if !batch.is_empty() => {
                 let _ = events.try_send(());
             }
             Ok(_) => {}
             Err(errors) => tracing::warn!(?errors, "plugin directory watch errors"),
-        }
-    });
+        },
+    );
     let _debouncer = match debouncer {
         Ok(mut debouncer) => {
             let dir = registry.plugins_dir().to_owned();
             match debouncer.watch(&dir, RecursiveMode::NonRecursive) {
                 Ok(()) => tracing::info!(dir = %dir.display(), "watching the plugin directory"),
-                Err(err) => tracing::warn!(dir = %dir.display(), error = %err, "cannot watch the plugin directory; rescanning every {}s", SAFETY_RESCAN.as_secs()),
+                Err(err) => {
+                    tracing::warn!(dir = %dir.display(), error = %err, "cannot watch the plugin directory; rescanning every {}s", SAFETY_RESCAN.as_secs())
+                }
             }
             Some(debouncer)
         }

@@ -20,12 +20,22 @@ pub struct Attempt {
 
 /// How a delivery round ended, as stored.
 pub enum Settlement<'a> {
-    Delivered { by: &'a str },
+    Delivered {
+        by: &'a str,
+    },
     /// Try again at `retry_at`.
-    Retry { error: &'a str, retry_at: DateTime<Utc> },
-    Dead { error: &'a str },
+    Retry {
+        error: &'a str,
+        retry_at: DateTime<Utc>,
+    },
+    Dead {
+        error: &'a str,
+    },
     /// Nothing could be tried (no plugin loaded): stays pending, looked at again later.
-    Waiting { reason: &'a str, retry_at: DateTime<Utc> },
+    Waiting {
+        reason: &'a str,
+        retry_at: DateTime<Utc>,
+    },
 }
 
 pub struct NewAttempt<'a> {

@@ -1,8 +1,8 @@
 //! PostgreSQL: the pool, the schema and one module per table family. All state lives
 //! here, so any number of replicas can serve side by side.
 
-mod error;
 pub mod attempts;
+mod error;
 pub mod integrations;
 pub mod migrations;
 pub mod notifications;

@@ -31,7 +31,12 @@ impl Recorded {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|err| panic!("sink got no JSON ({err}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "sink got no JSON ({err}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -64,7 +69,9 @@ impl Sink {
         let server = sink.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let sink = server.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request: Request<hyper::body::Incoming>| {
@@ -82,23 +89,46 @@ impl Sink {
 
     async fn answer(&self, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         let method = request.method().to_string();
-        let path = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         let headers = request
             .headers()
             .iter()
             .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
             .collect();
-        let body = request.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-        self.requests.lock().unwrap().push(Recorded { method, path, headers, body, at: Instant::now() });
+        let body = request
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        self.requests.lock().unwrap().push(Recorded {
+            method,
+            path,
+            headers,
+            body,
+            at: Instant::now(),
+        });
         let fail = self
             .failures_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
             .is_ok();
-        let status = if fail { self.failure_status.load(Ordering::SeqCst) } else { 200 };
+        let status = if fail {
+            self.failure_status.load(Ordering::SeqCst)
+        } else {
+            200
+        };
         let body = self.response_body.lock().unwrap().clone();
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-        response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+        response
+            .headers_mut()
+            .insert("content-type", "application/json".parse().unwrap());
         response
     }
 

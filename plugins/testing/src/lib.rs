@@ -13,7 +13,11 @@ use emu_oncall_plugin_sdk::{
     Receipt,
 };
 
-const VERSION: &str = if cfg!(feature = "v2") { "2.0.0" } else { "1.0.0" };
+const VERSION: &str = if cfg!(feature = "v2") {
+    "2.0.0"
+} else {
+    "1.0.0"
+};
 
 const BEHAVIOURS: &[&str] = &[
     "ok",
@@ -45,7 +49,13 @@ impl Plugin for TestPlugin {
         PluginInfo {
             name: "testing".to_owned(),
             version: VERSION.to_owned(),
-            channels: vec![Channel::Sms, Channel::Call, Channel::Push, Channel::Shift, Channel::Test],
+            channels: vec![
+                Channel::Sms,
+                Channel::Call,
+                Channel::Push,
+                Channel::Shift,
+                Channel::Test,
+            ],
         }
     }
 
@@ -54,7 +64,10 @@ impl Plugin for TestPlugin {
         if BEHAVIOURS.contains(&behaviour) {
             Ok(())
         } else {
-            Err(format!("`behaviour` {behaviour:?} is not one of {}", BEHAVIOURS.join(", ")))
+            Err(format!(
+                "`behaviour` {behaviour:?} is not one of {}",
+                BEHAVIOURS.join(", ")
+            ))
         }
     }
 
@@ -86,11 +99,17 @@ impl Plugin for TestPlugin {
             "flaky" => {
                 let fail_times: u32 = settings.get_or("fail_times", "2").parse().unwrap_or(2);
                 if notification.attempt <= fail_times {
-                    Err(retryable(format!("attempt {} fails on purpose", notification.attempt)))
+                    Err(retryable(format!(
+                        "attempt {} fails on purpose",
+                        notification.attempt
+                    )))
                 } else {
                     match settings.get("url") {
                         Some(url) => post(url, &notification),
-                        None => Ok(Receipt { provider_id: None, detail: Some("recovered".to_owned()) }),
+                        None => Ok(Receipt {
+                            provider_id: None,
+                            detail: Some("recovered".to_owned()),
+                        }),
                     }
                 }
             }

@@ -84,7 +84,9 @@ impl Plugin for Webhook {
 
     fn notify(config: Config, notification: Notification) -> Result<Receipt, Failure> {
         let settings = Settings::new(&config);
-        let url = settings.url("url").map_err(emu_oncall_plugin_sdk::permanent)?;
+        let url = settings
+            .url("url")
+            .map_err(emu_oncall_plugin_sdk::permanent)?;
         let mut request = Request::post(url)
             .timeout(timeout(&settings).map_err(emu_oncall_plugin_sdk::permanent)?)
             .header("Idempotency-Key", notification.id.clone())
