@@ -1,0 +1,400 @@
+//! The first-party notifiers, each against a local server standing in for its provider,
+//! checking the exact request the provider would get.
+
+mod common;
+
+use std::time::Duration;
+
+use common::sink::{Recorded, Sink};
+use emu_oncall::config::SandboxConfig;
+use emu_oncall::plugins::{
+    loaded_channel, LoadedPlugin, Outcome, PluginEngine, PluginSettings, WitNotification,
+    WitRecipient,
+};
+use emu_oncall::store::notifications::Channel;
+
+const NOTIFICATION_ID: &str = "0b9f6c1e-3f55-4a7e-9d0e-6a1b2c3d4e5f";
+
+fn notification(channel: Channel, message: &str, attributes: &[(&str, &str)]) -> WitNotification {
+    WitNotification {
+        id: NOTIFICATION_ID.to_owned(),
+        channel: loaded_channel(channel),
+        recipient: WitRecipient {
+            id: "UALICE".to_owned(),
+            email: "alice@example.com".to_owned(),
+            username: "alice".to_owned(),
+            name: "Alice Doe".to_owned(),
+            phone_number: Some("+4915112345678".to_owned()),
+            role: "admin".to_owned(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        },
+        message: message.to_owned(),
+        alert_group: None,
+        attempt: 1,
+        created_at: "2026-11-24T10:00:00+00:00".to_owned(),
+    }
+}
+
+async fn load(file: &str, settings: &[(&str, &str)]) -> Result<LoadedPlugin, String> {
+    let engine = PluginEngine::new(&SandboxConfig::default()).unwrap();
+    let mut table = toml::Table::new();
+    for (key, value) in settings {
+        table.insert((*key).to_owned(), toml::Value::String((*value).to_owned()));
+    }
+    let name = file.trim_end_matches(".wasm");
+    let settings = PluginSettings::from_table(name, &table, std::path::Path::new(".")).unwrap();
+    let bytes = std::fs::read(common::built_plugin(file)).unwrap();
+    LoadedPlugin::load(&engine, settings, bytes, None)
+        .await
+        .map_err(|err| err.to_string())
+}
+
+async fn deliver(
+    plugin: &LoadedPlugin,
+    sink: &Sink,
+    message: &WitNotification,
+) -> (Outcome, Recorded) {
+    let before = sink.requests().len();
+    let outcome = plugin.notify(message).await;
+    let requests = sink.wait_for(before + 1, Duration::from_secs(5)).await;
+    let request = requests
+        .get(before)
+        .cloned()
+        .unwrap_or_else(|| panic!("no request reached the sink; outcome {outcome:?}"));
+    (outcome, request)
+}
+
+fn form(request: &Recorded) -> Vec<(String, String)> {
+    form_urlencoded::parse(&request.body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn webhook_posts_the_notification_with_an_idempotency_key_and_extra_headers() {
+    let sink = Sink::start().await;
+    let url = format!("{}/hooks/oncall", sink.url);
+    let plugin = load(
+        "webhook.wasm",
+        &[
+            ("url", &url),
+            ("allowed_hosts", "127.0.0.1"),
+            ("header.X-Api-Key", "k-123"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (outcome, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(Channel::Call, "Wake up", &[("team", "db")]),
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/hooks/oncall")
+    );
+    assert_eq!(request.header("idempotency-key"), Some(NOTIFICATION_ID));
+    assert_eq!(request.header("x-api-key"), Some("k-123"));
+    assert_eq!(
+        request.json(),
+        serde_json::json!({
+            "id": NOTIFICATION_ID,
+            "channel": "call",
+            "message": "Wake up",
+            "recipient": {
+                "id": "UALICE", "email": "alice@example.com", "username": "alice", "name": "Alice Doe",
+                "phone_number": "+4915112345678", "role": "admin", "attributes": {"team": "db"}
+            },
+            "alert_group": null,
+            "attempt": 1,
+            "created_at": "2026-11-24T10:00:00+00:00"
+        })
+    );
+    sink.fail_next(1, 502);
+    assert!(matches!(
+        plugin.notify(&notification(Channel::Sms, "x", &[])).await,
+        Outcome::Retryable(_)
+    ));
+    sink.fail_next(1, 410);
+    assert!(matches!(
+        plugin.notify(&notification(Channel::Sms, "x", &[])).await,
+        Outcome::Permanent(_)
+    ));
+}
+
+#[tokio::test]
+async fn telegram_sends_to_the_users_chat() {
+    let sink = Sink::start().await;
+    sink.respond_with(r#"{"ok":true,"result":{"message_id":4711}}"#);
+    let plugin = load(
+        "telegram.wasm",
+        &[
+            ("bot_token", "123456:ABC-secret"),
+            ("api_url", &sink.url),
+            ("allowed_hosts", "127.0.0.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (outcome, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(
+            Channel::Sms,
+            "Alert group #7 firing",
+            &[("telegram_chat_id", "-100200")],
+        ),
+    )
+    .await;
+    let Outcome::Delivered(receipt) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(receipt.provider_id.as_deref(), Some("4711"));
+    assert_eq!(request.path, "/bot123456:ABC-secret/sendMessage");
+    assert_eq!(
+        request.json(),
+        serde_json::json!({"chat_id": "-100200", "text": "🚨 Alert group #7 firing", "disable_web_page_preview": true})
+    );
+
+    sink.respond_with(
+        r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#,
+    );
+    sink.fail_next(1, 403);
+    match plugin
+        .notify(&notification(
+            Channel::Sms,
+            "x",
+            &[("telegram_chat_id", "1")],
+        ))
+        .await
+    {
+        Outcome::Permanent(reason) => assert!(reason.contains("bot was blocked"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    match plugin.notify(&notification(Channel::Sms, "x", &[])).await {
+        Outcome::Permanent(reason) => assert!(reason.contains("telegram_chat_id"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let err = load("telegram.wasm", &[("bot_token", "nocolon")])
+        .await
+        .err()
+        .unwrap();
+    assert!(err.contains("bot_token"), "{err}");
+}
+
+#[tokio::test]
+async fn twilio_sends_sms_and_calls_with_twiml() {
+    let sink = Sink::start().await;
+    sink.respond_with(r#"{"sid":"SM0123","status":"queued"}"#);
+    let plugin = load(
+        "twilio.wasm",
+        &[
+            ("account_sid", "AC0000000000"),
+            ("auth_token", "tok3n"),
+            ("from", "+15005550006"),
+            ("api_url", &sink.url),
+            ("allowed_hosts", "127.0.0.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (outcome, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(Channel::Sms, "Disk <90% & rising", &[]),
+    )
+    .await;
+    let Outcome::Delivered(receipt) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(receipt.provider_id.as_deref(), Some("SM0123"));
+    assert_eq!(
+        request.path,
+        "/2010-04-01/Accounts/AC0000000000/Messages.json"
+    );
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic QUMwMDAwMDAwMDAwOnRvazNu")
+    );
+    assert_eq!(
+        request.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let fields = form(&request);
+    assert_eq!(
+        fields,
+        [
+            ("To", "+4915112345678"),
+            ("From", "+15005550006"),
+            ("Body", "Disk <90% & rising")
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    );
+
+    let (outcome, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(Channel::Call, "Disk <90% & rising", &[]),
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert_eq!(request.path, "/2010-04-01/Accounts/AC0000000000/Calls.json");
+    let fields = form(&request);
+    assert_eq!(fields[2].0, "Twiml");
+    assert_eq!(
+        fields[2].1,
+        "<Response><Say loop=\"2\">Disk &lt;90% &amp; rising</Say></Response>"
+    );
+
+    sink.respond_with(r#"{"code":21211,"message":"The 'To' number is not a valid phone number."}"#);
+    sink.fail_next(1, 400);
+    match plugin.notify(&notification(Channel::Sms, "x", &[])).await {
+        Outcome::Permanent(reason) => assert!(reason.contains("21211"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let err = load(
+        "twilio.wasm",
+        &[("account_sid", "AC1"), ("auth_token", "t")],
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(err.contains("from"), "{err}");
+}
+
+#[tokio::test]
+async fn ntfy_publishes_to_the_users_topic_with_a_priority() {
+    let sink = Sink::start().await;
+    sink.respond_with(r#"{"id":"nt1"}"#);
+    let plugin = load(
+        "ntfy.wasm",
+        &[
+            ("server", &sink.url),
+            ("topic", "oncall-fallback"),
+            ("token", "tk_abc"),
+            ("allowed_hosts", "127.0.0.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (outcome, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(Channel::Call, "Wake up", &[("ntfy_topic", "alice-pager")]),
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/")
+    );
+    assert_eq!(request.header("authorization"), Some("Bearer tk_abc"));
+    assert_eq!(
+        request.json(),
+        serde_json::json!({"topic": "alice-pager", "title": "Grafana OnCall alert", "message": "Wake up", "priority": 5, "tags": ["call"]})
+    );
+    let (_, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(Channel::Shift, "You are on call", &[]),
+    )
+    .await;
+    assert_eq!(request.json()["topic"], "oncall-fallback");
+    assert_eq!(request.json()["priority"], 3);
+}
+
+#[tokio::test]
+async fn slack_posts_to_the_incoming_webhook() {
+    let sink = Sink::start().await;
+    sink.respond_with("ok");
+    let url = format!("{}/services/T000/B000/XXXX", sink.url);
+    let plugin = load(
+        "slack.wasm",
+        &[
+            ("webhook_url", &url),
+            ("channel", "#oncall"),
+            ("allowed_hosts", "127.0.0.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (outcome, request) = deliver(
+        &plugin,
+        &sink,
+        &notification(
+            Channel::Sms,
+            "CPU <high> & rising",
+            &[("slack_user_id", "U123")],
+        ),
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert_eq!(request.path, "/services/T000/B000/XXXX");
+    assert_eq!(
+        request.json(),
+        serde_json::json!({"text": "*[SMS]* for <@U123>: CPU &lt;high&gt; &amp; rising", "channel": "#oncall"})
+    );
+    sink.fail_next(1, 404);
+    assert!(matches!(
+        plugin.notify(&notification(Channel::Sms, "x", &[])).await,
+        Outcome::Permanent(_)
+    ));
+}
+
+#[tokio::test]
+async fn plugin_test_command_delivers_through_a_file() {
+    let sink = Sink::start().await;
+    let url = format!("{}/cli", sink.url);
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .arg("plugin")
+        .arg("test")
+        .arg(common::built_plugin("webhook.wasm"))
+        .args([
+            "--channel",
+            "sms",
+            "--to",
+            "+49 151 12345678",
+            "--message",
+            "hello from the CLI",
+        ])
+        .args([
+            "--set",
+            &format!("url={url}"),
+            "--set",
+            "allowed_hosts=127.0.0.1",
+        ])
+        .env_remove("EMU_ONCALL_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("delivered"), "{stdout}");
+    let request = &sink.requests()[0];
+    assert_eq!(request.json()["message"], "hello from the CLI");
+    assert_eq!(
+        request.json()["recipient"]["phone_number"],
+        "+4915112345678"
+    );
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .arg("plugin")
+        .arg("test")
+        .arg(common::built_plugin("webhook.wasm"))
+        .args(["--set", &format!("url={url}")])
+        .env_remove("EMU_ONCALL_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("denied"));
+}
