@@ -83,7 +83,11 @@ pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()
                 .as_deref()
                 .map(|hash| &hash[..12])
                 .unwrap_or("-"),
-            status.last_error.as_deref().unwrap_or("ok")
+            if status.enabled {
+                status.last_error.as_deref().unwrap_or("ok")
+            } else {
+                "disabled"
+            }
         );
     }
     Ok(())

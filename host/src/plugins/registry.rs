@@ -28,6 +28,28 @@ pub struct PluginStatus {
     pub loaded_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// The content hash of the file that last failed, so an unchanged bad file is not
+    /// recompiled and re-reported on every rescan.
+    #[serde(skip)]
+    failed_hash: Option<String>,
+}
+
+impl PluginStatus {
+    fn new(name: &str, file: &str, enabled: bool) -> Self {
+        PluginStatus {
+            name: name.to_owned(),
+            file: file.to_owned(),
+            enabled,
+            loaded: false,
+            version: None,
+            channels: Vec::new(),
+            hash: None,
+            loaded_at: None,
+            last_error: None,
+            last_error_at: None,
+            failed_hash: None,
+        }
+    }
 }
 
 type LiveSet = BTreeMap<String, Arc<LoadedPlugin>>;
@@ -168,6 +190,13 @@ impl PluginRegistry {
             return;
         };
         let hash = super::compile::content_hash(&bytes);
+        let failed_before = self
+            .lock_status()
+            .get(&name)
+            .is_some_and(|status| status.failed_hash.as_deref() == Some(hash.as_str()));
+        if failed_before {
+            return;
+        }
         if self.get(&name).is_some_and(|live| live.hash == hash) {
             // The file on disk is the live version (again): nothing stands in error.
             if let Some(status) = self.lock_status().get_mut(&name) {
@@ -223,6 +252,7 @@ impl PluginRegistry {
                         loaded_at: Some(plugin.loaded_at),
                         last_error: None,
                         last_error_at: None,
+                        failed_hash: None,
                     },
                 );
             }
@@ -233,6 +263,9 @@ impl PluginRegistry {
                     ""
                 };
                 self.record_failure(&name, &file, format!("{err}{kept}"));
+                if let Some(status) = self.lock_status().get_mut(&name) {
+                    status.failed_hash = Some(hash);
+                }
             }
         }
     }
@@ -244,18 +277,7 @@ impl PluginRegistry {
         let mut status = self.lock_status();
         let entry = status
             .entry(name.to_owned())
-            .or_insert_with(|| PluginStatus {
-                name: name.to_owned(),
-                file: file.to_owned(),
-                enabled: true,
-                loaded: false,
-                version: None,
-                channels: Vec::new(),
-                hash: None,
-                loaded_at: None,
-                last_error: None,
-                last_error_at: None,
-            });
+            .or_insert_with(|| PluginStatus::new(name, file, true));
         entry.loaded = live.is_some();
         entry.last_error = Some(reason);
         entry.last_error_at = Some(Utc::now());
@@ -270,18 +292,9 @@ impl PluginRegistry {
         let mut status = self.lock_status();
         let entry = status
             .entry(name.to_owned())
-            .or_insert_with(|| PluginStatus {
-                name: name.to_owned(),
-                file: settings.file.display().to_string(),
-                enabled: settings.enabled,
-                loaded: false,
-                version: None,
-                channels: Vec::new(),
-                hash: None,
-                loaded_at: None,
-                last_error: None,
-                last_error_at: None,
-            });
+            .or_insert_with(|| {
+            PluginStatus::new(name, &settings.file.display().to_string(), settings.enabled)
+        });
         change(entry);
     }
 
