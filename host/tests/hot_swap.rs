@@ -161,7 +161,7 @@ async fn eventually_delivered(store: &emu_oncall::store::Store, expected: usize)
 }
 
 #[tokio::test]
-async fn corrupt_or_truncated_files_never_replace_the_live_plugin() {
+async fn corrupt_truncated_or_wrong_world_files_never_replace_the_live_plugin() {
     let running = running().await;
     let v2 = std::fs::read(built_plugin("test-plugin-v2.wasm")).unwrap();
     let status_error = |server: &TestServer| {
@@ -173,10 +173,12 @@ async fn corrupt_or_truncated_files_never_replace_the_live_plugin() {
             .find(|status| status.name == "echo")
             .and_then(|status| status.last_error)
     };
+    let wrong_world = std::fs::read(built_plugin("not-a-notifier.wasm")).unwrap();
     for broken in [
         b"this is not wasm at all".to_vec(),
         v2[..v2.len() / 2].to_vec(),
         Vec::new(),
+        wrong_world,
     ] {
         let before = running
             .server
@@ -209,8 +211,8 @@ async fn corrupt_or_truncated_files_never_replace_the_live_plugin() {
         .await;
         assert!(cleared, "the error stayed after a good file came back");
     }
-    let delivered = running.sink.wait_for(3, Duration::from_secs(10)).await;
-    assert_eq!(delivered.len(), 3);
+    let delivered = running.sink.wait_for(4, Duration::from_secs(10)).await;
+    assert_eq!(delivered.len(), 4);
     assert!(delivered.iter().all(|r| r.json()["version"] == "1.0.0"));
 
     let metrics = client()
@@ -222,7 +224,7 @@ async fn corrupt_or_truncated_files_never_replace_the_live_plugin() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(r#"emu_oncall_plugin_events_total{plugin="echo",event="failed"} 3"#),
+        metrics.contains(r#"emu_oncall_plugin_events_total{plugin="echo",event="failed"} 4"#),
         "{metrics}"
     );
 }

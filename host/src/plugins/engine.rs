@@ -53,6 +53,9 @@ fn wasm_config(sandbox: &SandboxConfig, pooling: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // Reserve only what a plugin may use, not the default 4 GiB per memory: with many
+    // pooled slots the default reserves terabytes of address space.
+    config.memory_reservation(sandbox.memory_mb << 20);
     if pooling {
         let slots = sandbox.max_concurrent.saturating_add(8);
         let mut pool = PoolingAllocationConfig::default();

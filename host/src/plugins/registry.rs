@@ -290,9 +290,7 @@ impl PluginRegistry {
         change: impl FnOnce(&mut PluginStatus),
     ) {
         let mut status = self.lock_status();
-        let entry = status
-            .entry(name.to_owned())
-            .or_insert_with(|| {
+        let entry = status.entry(name.to_owned()).or_insert_with(|| {
             PluginStatus::new(name, &settings.file.display().to_string(), settings.enabled)
         });
         change(entry);

@@ -31,7 +31,7 @@ pub enum Settlement<'a> {
     Dead {
         error: &'a str,
     },
-    /// Nothing could be tried (no plugin loaded): stays pending, looked at again later.
+    /// Nothing could be tried (no plugin loaded): stays as it was, looked at again later.
     Waiting {
         reason: &'a str,
         retry_at: DateTime<Utc>,
@@ -154,8 +154,11 @@ impl Store {
                 &format!("UPDATE notifications SET status = 'dead', last_error = $2, {release} WHERE id = $1"),
                 &[&id, &error],
             ).await?,
+            // Nothing was claimed or tried: only note why, and never touch a row that
+            // another replica is delivering right now.
             Settlement::Waiting { reason, retry_at } => client.execute(
-                &format!("UPDATE notifications SET status = 'pending', attempts = greatest(attempts - 1, 0), last_error = $2, next_attempt_at = $3, {release} WHERE id = $1"),
+                "UPDATE notifications SET last_error = $2, next_attempt_at = $3, updated_at = now()
+                 WHERE id = $1 AND status IN ('pending', 'failed')",
                 &[&id, &reason, &retry_at],
             ).await?,
         };
