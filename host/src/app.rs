@@ -30,7 +30,18 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
     registry.scan().await;
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::plugins::watch(registry.clone(), stopped));
-    let state = Arc::new(AppState::new(config, store, metrics, registry));
+    let state = Arc::new(AppState::new(
+        config.clone(),
+        store.clone(),
+        metrics,
+        registry,
+    ));
+    tokio::spawn(crate::heartbeat::watchdog(
+        store,
+        config,
+        state.workers.clone(),
+        stop_background.subscribe(),
+    ));
     let server = Server::bind(state, stop_background).await?;
     tracing::info!(
         addr = %server.local_addr()?,

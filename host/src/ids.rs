@@ -27,6 +27,11 @@ pub fn integration_id() -> String {
     format!("C{}", random_base32(13))
 }
 
+/// 8 symbols: tells apart two processes that share a host name and pid namespace.
+pub fn short_random() -> String {
+    random_base32(8).to_ascii_lowercase()
+}
+
 /// 32 symbols (160 bits): the secret in a heartbeat link.
 pub fn heartbeat_token() -> String {
     random_base32(32).to_ascii_lowercase()

@@ -4,6 +4,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod delivery;
+pub mod heartbeat;
 pub mod ids;
 pub mod logging;
 pub mod metrics;

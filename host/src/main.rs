@@ -75,5 +75,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             return Err(err);
         }
     };
-    server.run(app::shutdown_signal()).await
+    server
+        .run(async {
+            app::shutdown_signal().await;
+            // A second signal means "now": leases cover whatever is cut short.
+            tokio::spawn(async {
+                app::shutdown_signal().await;
+                tracing::warn!("second stop signal: exiting at once");
+                std::process::exit(130);
+            });
+        })
+        .await
 }

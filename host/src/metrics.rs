@@ -8,6 +8,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,7 +46,22 @@ struct AttemptLabels {
     outcome: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabels {
+    channel: &'static str,
+}
+
+/// Seconds from acceptance to delivery: a page should land in seconds, a retried one in
+/// minutes.
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+    ])
+}
+
 pub struct Metrics {
+    latency: Family<ChannelLabels, Histogram, fn() -> Histogram>,
+    oldest: Gauge<f64, AtomicU64>,
     plugin_events: Family<PluginEventLabels, Counter>,
     attempts: Family<AttemptLabels, Counter>,
     registry: Registry,
@@ -100,7 +116,23 @@ impl Metrics {
             "Delivery attempts by plugin and outcome (delivered, retryable, permanent)",
             attempts.clone(),
         );
+        let latency = Family::<ChannelLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "delivery_latency_seconds",
+            "Seconds from accepting a notification to delivering it, by channel",
+            latency.clone(),
+        );
+        let oldest = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "oldest_undelivered_age_seconds",
+            "Age of the oldest notification not yet delivered (0: none)",
+            oldest.clone(),
+        );
         Metrics {
+            latency,
+            oldest,
             plugin_events,
             attempts,
             registry,
@@ -158,6 +190,16 @@ impl Metrics {
                 outcome,
             })
             .inc();
+    }
+
+    pub fn delivered(&self, channel: &'static str, seconds: f64) {
+        self.latency
+            .get_or_create(&ChannelLabels { channel })
+            .observe(seconds);
+    }
+
+    pub fn set_oldest_undelivered(&self, seconds: Option<f64>) {
+        self.oldest.set(seconds.unwrap_or(0.0));
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

@@ -398,3 +398,48 @@ async fn plugin_test_command_delivers_through_a_file() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("denied"));
 }
+
+/// The same webhook written in Python (componentize-py): the contract is language-neutral.
+#[tokio::test]
+async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
+    let sink = Sink::start().await;
+    let url = format!("{}/hook", sink.url);
+    let settings = [("url", url.as_str()), ("allowed_hosts", "127.0.0.1")];
+    let rust = load("webhook.wasm", &settings).await.unwrap();
+    let python = load("python-webhook.wasm", &settings).await.unwrap();
+    assert_eq!(python.info.name, "python-webhook");
+    let message = notification(
+        Channel::Sms,
+        "Ünïcode \"quoted\"\nsecond line",
+        &[("telegram_chat_id", "42")],
+    );
+    let (rust_outcome, rust_request) = deliver(&rust, &sink, &message).await;
+    let (python_outcome, python_request) = deliver(&python, &sink, &message).await;
+    assert!(
+        matches!(rust_outcome, Outcome::Delivered(_)),
+        "{rust_outcome:?}"
+    );
+    assert!(
+        matches!(python_outcome, Outcome::Delivered(_)),
+        "{python_outcome:?}"
+    );
+    assert_eq!(python_request.json(), rust_request.json());
+    assert_eq!(
+        python_request.header("idempotency-key"),
+        Some(NOTIFICATION_ID)
+    );
+    assert_eq!(
+        python_request.header("content-length"),
+        Some(python_request.body.len().to_string().as_str())
+    );
+    sink.fail_next(1, 503);
+    assert!(matches!(
+        python.notify(&message).await,
+        Outcome::Retryable(_)
+    ));
+    sink.fail_next(1, 400);
+    assert!(matches!(
+        python.notify(&message).await,
+        Outcome::Permanent(_)
+    ));
+}

@@ -138,11 +138,22 @@ impl Request {
 
     pub fn send(self) -> Result<Response, HttpError> {
         let (scheme, authority, path) = split_url(&self.url)?;
-        let fields: Vec<(String, Vec<u8>)> = self
+        let mut fields: Vec<(String, Vec<u8>)> = self
             .headers
             .iter()
             .map(|(name, value)| (name.clone(), value.clone().into_bytes()))
             .collect();
+        // A declared length spares receivers a chunked body (some providers refuse one).
+        if !self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        {
+            fields.push((
+                "Content-Length".to_owned(),
+                self.body.len().to_string().into_bytes(),
+            ));
+        }
         let headers = Fields::from_list(&fields)
             .map_err(|err| HttpError::BadUrl(format!("bad header: {err:?}")))?;
         let request = OutgoingRequest::new(headers);

@@ -52,6 +52,10 @@ pub async fn metrics(state: &AppState) -> ApiResult {
         }
         Err(err) => tracing::debug!(error = %err, "metrics: heartbeats unavailable"),
     }
+    match state.store.oldest_undelivered_age().await {
+        Ok(age) => state.metrics.set_oldest_undelivered(age),
+        Err(err) => tracing::debug!(error = %err, "metrics: oldest age unavailable"),
+    }
     match state.store.notification_counts().await {
         Ok(counts) => state.metrics.set_queue(counts),
         Err(err) => tracing::debug!(error = %err, "metrics: queue depth unavailable"),

@@ -1,12 +1,11 @@
 use std::sync::Arc;
-use std::time::Duration;
 
 use hyper::header::HOST;
 use hyper::HeaderMap;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::delivery::{Deliverer, RoundResult};
+use crate::delivery::{Deliverer, RoundResult, Workers};
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
 use crate::store::Store;
@@ -16,7 +15,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
-    pub deliverer: Deliverer,
+    pub workers: Arc<Workers>,
 }
 
 impl AppState {
@@ -27,24 +26,27 @@ impl AppState {
         registry: Arc<PluginRegistry>,
     ) -> Self {
         let deliverer = Deliverer::new(store.clone(), registry, metrics.clone(), config.clone());
+        let workers = Workers::start(deliverer, config.clone());
         AppState {
             config,
             store,
             metrics,
-            deliverer,
+            workers,
         }
     }
 
     pub fn registry(&self) -> &Arc<PluginRegistry> {
-        self.deliverer.registry()
+        self.workers.deliverer().registry()
     }
 
     /// Starts the first delivery round and waits for it up to
-    /// `delivery.answer_within_ms`; `None` when it is still running (it goes on).
+    /// `delivery.answer_within`; `None` when it is still running (it goes on).
     pub async fn deliver_within_answer_time(&self, id: Uuid) -> Option<RoundResult> {
-        let deliverer = self.deliverer.clone();
-        let round = tokio::spawn(async move { deliverer.deliver(id).await });
-        let wait = Duration::from_millis(self.config.delivery.answer_within_ms);
+        let deliverer = self.workers.deliverer().clone();
+        let round = self
+            .workers
+            .spawn(async move { deliverer.deliver_now(id).await });
+        let wait = self.config.delivery.answer_within.0;
         match tokio::time::timeout(wait, round).await {
             Ok(Ok(Ok(result))) => Some(result),
             Ok(Ok(Err(err))) => {

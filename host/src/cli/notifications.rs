@@ -20,8 +20,10 @@ pub enum NotificationsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one notification in full.
+    /// Show one notification in full, with its delivery attempts.
     Show { id: String },
+    /// Queue a failed or dead notification again, with a fresh attempt budget.
+    Retry { id: String },
 }
 
 pub async fn run(store: &Store, command: NotificationsCommand) -> anyhow::Result<()> {
@@ -63,6 +65,13 @@ pub async fn run(store: &Store, command: NotificationsCommand) -> anyhow::Result
                     message
                 );
             }
+        }
+        NotificationsCommand::Retry { id } => {
+            let id: Uuid = id
+                .parse()
+                .with_context(|| format!("{id:?} is not a notification id"))?;
+            store.retry_notification(id).await?;
+            println!("notification {id} queued again; a running server delivers it within its poll interval");
         }
         NotificationsCommand::Show { id } => {
             let id: Uuid = id

@@ -1,6 +1,7 @@
 //! The server's configuration: built-in defaults < TOML file < `EMU_ONCALL_*` environment
 //! < command-line flags. Every key has the dotted name the Go original used.
 
+mod duration;
 mod layers;
 mod lenient;
 mod listen;
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub use duration::ConfigDuration;
 pub use layers::{load, ConfigError, Overrides, ENV_PREFIX};
 pub use listen::ListenAddr;
 
@@ -25,6 +27,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub sandbox: SandboxConfig,
     pub delivery: DeliveryConfig,
+    pub heartbeat: HeartbeatConfig,
     /// Per channel (`sms`, `call`, `push`, `shift`, `test`), which plugins deliver it.
     pub routes: BTreeMap<String, RouteConfig>,
     /// Each plugin's own map, `[plugin.<name>]`; read by the plugin host.
@@ -186,16 +189,67 @@ impl Default for SandboxConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
-    /// How long the engine's request waits for the first delivery attempt; below the
+    /// How long the engine's request waits for the first delivery round; below the
     /// engine's 5 s timeout.
+    pub answer_within: ConfigDuration,
+    /// Rounds per notification before it is given up as `dead`.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
-    pub answer_within_ms: u64,
+    pub max_attempts: u32,
+    /// Age after which a notification is given up as `dead` (a page this old is news).
+    pub max_age: ConfigDuration,
+    /// Wait before the first retry; doubled each time, with jitter, up to `retry_max`.
+    pub retry_initial: ConfigDuration,
+    pub retry_max: ConfigDuration,
+    /// How long a replica holds a notification it is delivering; a crashed replica's
+    /// notifications are taken over when it runs out.
+    pub lease: ConfigDuration,
+    /// How often each replica looks for due notifications.
+    pub poll_interval: ConfigDuration,
+    /// Delivery rounds one replica runs at once.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub workers: u32,
+    /// On SIGTERM, how long rounds in hand may take to finish before they are released.
+    pub shutdown_grace: ConfigDuration,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            answer_within_ms: 3_000,
+            answer_within: ConfigDuration::millis(3_000),
+            max_attempts: 10,
+            max_age: ConfigDuration::secs(3_600),
+            retry_initial: ConfigDuration::secs(5),
+            retry_max: ConfigDuration::secs(300),
+            lease: ConfigDuration::secs(60),
+            poll_interval: ConfigDuration::secs(1),
+            workers: 16,
+            shutdown_grace: ConfigDuration::secs(10),
+        }
+    }
+}
+
+/// The watchdog over engine heartbeats, as Grafana Cloud ran it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeartbeatConfig {
+    /// An engine silent for this long is down.
+    pub timeout: ConfigDuration,
+    /// Users (emails or ids) told when an engine goes down and when it recovers.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub notify: Vec<String>,
+    /// The channel those notifications go out on.
+    pub channel: String,
+    /// How often each replica checks.
+    pub check_interval: ConfigDuration,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        HeartbeatConfig {
+            timeout: ConfigDuration::secs(600),
+            notify: Vec::new(),
+            channel: "sms".to_owned(),
+            check_interval: ConfigDuration::secs(30),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! value stops the server at start-up, not at the first page.
 
 use super::layers::ConfigError;
-use super::{Config, ScheduleTransport};
+use super::{Config, ConfigDuration, ScheduleTransport};
 
 /// The engine stores heartbeat links in a 200-character column; our links add up to
 /// about 80 characters to the base URL.
@@ -68,10 +68,16 @@ impl Config {
                 10_000,
             ),
             (
-                "delivery.answer_within_ms",
-                self.delivery.answer_within_ms,
-                0,
-                60_000,
+                "delivery.max_attempts",
+                u64::from(self.delivery.max_attempts),
+                1,
+                1_000,
+            ),
+            (
+                "delivery.workers",
+                u64::from(self.delivery.workers),
+                1,
+                1_000,
             ),
         ] {
             if !(low..=high).contains(&value) {
@@ -80,6 +86,70 @@ impl Config {
                     format!("must be {low} to {high}, not {value}"),
                 ));
             }
+        }
+        let delivery = &self.delivery;
+        for (key, value, low, high) in [
+            (
+                "delivery.answer_within",
+                delivery.answer_within,
+                ConfigDuration::millis(0),
+                ConfigDuration::secs(60),
+            ),
+            (
+                "delivery.lease",
+                delivery.lease,
+                ConfigDuration::secs(1),
+                ConfigDuration::secs(3_600),
+            ),
+            (
+                "delivery.poll_interval",
+                delivery.poll_interval,
+                ConfigDuration::millis(10),
+                ConfigDuration::secs(600),
+            ),
+            (
+                "delivery.retry_initial",
+                delivery.retry_initial,
+                ConfigDuration::millis(10),
+                ConfigDuration::secs(86_400),
+            ),
+            (
+                "delivery.retry_max",
+                delivery.retry_max,
+                delivery.retry_initial,
+                ConfigDuration::secs(86_400),
+            ),
+            (
+                "heartbeat.timeout",
+                self.heartbeat.timeout,
+                ConfigDuration::secs(1),
+                ConfigDuration::secs(86_400),
+            ),
+            (
+                "heartbeat.check_interval",
+                self.heartbeat.check_interval,
+                ConfigDuration::millis(10),
+                ConfigDuration::secs(3_600),
+            ),
+        ] {
+            if value.0 < low.0 || value.0 > high.0 {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be between {} and {}", low, high),
+                ));
+            }
+        }
+        if delivery.lease.0 <= std::time::Duration::from_millis(self.sandbox.timeout_ms) {
+            return Err(ConfigError::invalid(
+                "delivery.lease",
+                "must be longer than sandbox.timeout_ms, or a slow plugin call loses its lease",
+            ));
+        }
+        if !["sms", "call", "push", "shift", "test"].contains(&self.heartbeat.channel.as_str()) {
+            return Err(ConfigError::invalid(
+                "heartbeat.channel",
+                "is not a channel; use sms, call, push, shift or test",
+            ));
         }
         for (channel, route) in &self.routes {
             if !["sms", "call", "push", "shift", "test"].contains(&channel.as_str()) {

@@ -1,7 +1,11 @@
-//! Delivering a committed notification through the plugins its route names.
+//! Delivering committed notifications through the plugins their route names: one round
+//! at a time, under a lease in PostgreSQL, so replicas never deliver the same one twice
+//! and a crashed replica's work is taken over.
 
+mod backoff;
 mod message;
 mod route;
+mod worker;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,15 +15,14 @@ use uuid::Uuid;
 
 use crate::config::{Config, RouteMode};
 use crate::metrics::Metrics;
-use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry};
-use crate::store::attempts::{NewAttempt, Settlement};
+use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, WitNotification};
+use crate::store::attempts::{Claim, NewAttempt, Settlement};
 use crate::store::notifications::Notification;
 use crate::store::{Store, StoreError};
 
 pub use route::Plan;
+pub use worker::Workers;
 
-/// How long a replica may hold a notification for one round before another may take it.
-const LEASE_SECS: i32 = 120;
 /// When no plugin can take a channel, look again after this long.
 const WAITING_RETRY: Duration = Duration::from_secs(30);
 
@@ -27,11 +30,11 @@ const WAITING_RETRY: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoundResult {
     Delivered,
-    /// Every plugin of the route failed permanently.
+    /// Every plugin of the route failed permanently, or the retry budget ran out.
     Dead(String),
     /// A retryable failure: tried again later.
     Retrying(String),
-    /// No plugin could take it now (none loaded, or another replica holds it).
+    /// No plugin could take it now, or another replica holds it.
     Waiting(String),
 }
 
@@ -44,11 +47,6 @@ pub struct Deliverer {
     owner: Arc<str>,
 }
 
-fn backoff(attempt: i32) -> Duration {
-    let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(7);
-    Duration::from_secs(30 * 2u64.pow(exponent)).min(Duration::from_secs(3600))
-}
-
 impl Deliverer {
     pub fn new(
         store: Store,
@@ -56,7 +54,12 @@ impl Deliverer {
         metrics: Arc<Metrics>,
         config: Arc<Config>,
     ) -> Self {
-        let owner = format!("{}-{}", hostname(), std::process::id());
+        let owner = format!(
+            "{}-{}-{}",
+            hostname(),
+            std::process::id(),
+            crate::ids::short_random()
+        );
         Deliverer {
             store,
             registry,
@@ -70,10 +73,36 @@ impl Deliverer {
         &self.registry
     }
 
-    /// Runs one delivery round for the notification `id`.
-    pub async fn deliver(&self, id: Uuid) -> Result<RoundResult, StoreError> {
-        let Some(notification) = self.store.get_notification(id).await? else {
-            return Ok(RoundResult::Waiting(format!("notification {id} not found")));
+    /// Who this replica is in the `lease_owner` column.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn lease(&self) -> Duration {
+        self.config.delivery.lease.0
+    }
+
+    /// Claims the notification `id` and runs one round, if nobody else holds it.
+    pub async fn deliver_now(&self, id: Uuid) -> Result<RoundResult, StoreError> {
+        match self
+            .store
+            .claim_notification(id, &self.owner, self.lease())
+            .await?
+        {
+            Some(claim) => self.round(claim).await,
+            None => Ok(RoundResult::Waiting(
+                "another delivery round holds it".to_owned(),
+            )),
+        }
+    }
+
+    /// One delivery round for a notification this replica has claimed.
+    pub async fn round(&self, claim: Claim) -> Result<RoundResult, StoreError> {
+        let Some(notification) = self.store.get_notification(claim.id).await? else {
+            return Ok(RoundResult::Waiting(format!(
+                "notification {} not found",
+                claim.id
+            )));
         };
         let user = match &notification.user_id {
             Some(user_id) => self.store.find_user(user_id).await?,
@@ -87,60 +116,136 @@ impl Deliverer {
         );
         if plan.plugins.is_empty() {
             let reason = plan.waiting_reason();
-            self.store
-                .settle_notification(
-                    id,
-                    Settlement::Waiting {
-                        reason: &reason,
-                        retry_at: Utc::now() + WAITING_RETRY,
-                    },
-                )
-                .await?;
-            tracing::warn!(notification = %id, channel = %notification.channel, %reason, "notification waits: no plugin can deliver it");
+            if let Some(expired) = self.past_max_age(&notification) {
+                let error = format!("gave up after {expired}: {reason}");
+                self.settle(claim.id, Settlement::Dead { error: &error })
+                    .await?;
+                return Ok(RoundResult::Dead(error));
+            }
+            tracing::warn!(notification = %claim.id, channel = %notification.channel, %reason, "notification waits: no plugin can deliver it");
+            self.settle(
+                claim.id,
+                Settlement::Unclaim {
+                    reason: &reason,
+                    retry_at: Utc::now() + WAITING_RETRY,
+                },
+            )
+            .await?;
             return Ok(RoundResult::Waiting(reason));
         }
-        let Some(attempt) = self
-            .store
-            .claim_notification(id, &self.owner, LEASE_SECS)
-            .await?
-        else {
-            return Ok(RoundResult::Waiting(
-                "another delivery round holds it".to_owned(),
-            ));
-        };
-        let message = message::to_wit(&notification, user.as_ref(), attempt);
+        let message = message::to_wit(&notification, user.as_ref(), claim.attempt);
         let result = match plan.mode {
             RouteMode::Failover => {
-                self.failover(&notification, &plan.plugins, &message, attempt)
+                self.failover(&notification, &plan.plugins, &message, claim.attempt)
                     .await?
             }
             RouteMode::Fanout => {
-                self.fanout(&notification, &plan.plugins, &message, attempt)
+                self.fanout(&notification, &plan.plugins, &message, claim.attempt)
                     .await?
             }
         };
-        // A delivered round was settled where it succeeded, with the plugin's name.
-        let settlement = match &result {
-            RoundResult::Delivered => None,
-            RoundResult::Dead(error) => Some(Settlement::Dead { error }),
-            RoundResult::Retrying(error) | RoundResult::Waiting(error) => Some(Settlement::Retry {
-                error,
-                retry_at: Utc::now() + backoff(attempt),
-            }),
+        let result = match result {
+            RoundResult::Retrying(error) => {
+                self.retry_or_give_up(&notification, claim.attempt, error)
+                    .await?
+            }
+            RoundResult::Dead(error) => {
+                self.settle(claim.id, Settlement::Dead { error: &error })
+                    .await?;
+                RoundResult::Dead(error)
+            }
+            // Delivered rounds settle where they succeed, with the plugin's name; a lost
+            // lease is someone else's to settle.
+            other => other,
         };
-        if let Some(settlement) = settlement {
-            self.store.settle_notification(id, settlement).await?;
+        if let RoundResult::Dead(error) = &result {
+            tracing::error!(notification = %claim.id, attempt = claim.attempt, %error, "notification is dead: nothing more will be tried unless retried by hand");
         }
         Ok(result)
+    }
+
+    fn past_max_age(&self, notification: &Notification) -> Option<String> {
+        let age = (Utc::now() - notification.age_base)
+            .to_std()
+            .unwrap_or_default();
+        (age >= self.config.delivery.max_age.0).then(|| format!("{}s", age.as_secs()))
+    }
+
+    async fn retry_or_give_up(
+        &self,
+        notification: &Notification,
+        attempt: i32,
+        error: String,
+    ) -> Result<RoundResult, StoreError> {
+        let delivery = &self.config.delivery;
+        let used = attempt - notification.retry_base_attempts;
+        let give_up = if used >= i32::try_from(delivery.max_attempts).unwrap_or(i32::MAX) {
+            Some(format!("gave up after {used} attempts: {error}"))
+        } else {
+            self.past_max_age(notification)
+                .map(|age| format!("gave up after {age}: {error}"))
+        };
+        if let Some(reason) = give_up {
+            self.settle(notification.id, Settlement::Dead { error: &reason })
+                .await?;
+            return Ok(RoundResult::Dead(reason));
+        }
+        let wait = backoff::delay(used, delivery.retry_initial.0, delivery.retry_max.0);
+        let retry_at = Utc::now() + wait;
+        self.settle(
+            notification.id,
+            Settlement::Retry {
+                error: &error,
+                retry_at,
+            },
+        )
+        .await?;
+        tracing::info!(notification = %notification.id, attempt, retry_in_ms = wait.as_millis() as u64, "will retry");
+        Ok(RoundResult::Retrying(error))
+    }
+
+    /// Settles a round, retrying through a database hiccup for as long as the lease
+    /// lasts: giving up early would make another replica deliver it again.
+    async fn settle(&self, id: Uuid, settlement: Settlement<'_>) -> Result<(), StoreError> {
+        let deadline = Instant::now() + self.lease();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self
+                .store
+                .settle_notification(id, &self.owner, clone_settlement(&settlement))
+                .await
+            {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    tracing::warn!(notification = %id, "lease lost before the round was recorded; another replica has it");
+                    return Ok(());
+                }
+                Err(err) if err.is_unavailable() && Instant::now() + pause < deadline => {
+                    tracing::warn!(notification = %id, error = %err, "cannot record the round yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     async fn attempt(
         &self,
         notification: &Notification,
         plugin: &LoadedPlugin,
-        message: &crate::plugins::WitNotification,
+        message: &WitNotification,
         attempt: i32,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Option<Outcome>, StoreError> {
+        // A failover round may call several slow plugins: keep the claim alive.
+        if !self
+            .store
+            .renew_lease(notification.id, &self.owner, self.lease())
+            .await?
+        {
+            tracing::warn!(notification = %notification.id, "lease lost; leaving the round to its new holder");
+            return Ok(None);
+        }
         let started = Instant::now();
         let outcome = plugin.notify(message).await;
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
@@ -156,7 +261,11 @@ impl Deliverer {
         self.metrics.attempt(&plugin.name, label);
         match &outcome {
             Outcome::Delivered(_) => {
-                tracing::info!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, "delivered")
+                let latency =
+                    (Utc::now() - notification.created_at).num_milliseconds() as f64 / 1000.0;
+                self.metrics
+                    .delivered(notification.channel.as_str(), latency);
+                tracing::info!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, "delivered");
             }
             _ => {
                 tracing::warn!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, outcome = label, error = error.unwrap_or(""), "delivery attempt failed")
@@ -174,34 +283,33 @@ impl Deliverer {
                 duration_ms,
             })
             .await?;
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// The first plugin that delivers wins; a permanent failure moves on to the next, a
-    /// retryable one ends the round (the same plugin is tried again later).
+    /// retryable one ends the round (the same route is tried again later).
     async fn failover(
         &self,
         notification: &Notification,
         plugins: &[Arc<LoadedPlugin>],
-        message: &crate::plugins::WitNotification,
+        message: &WitNotification,
         attempt: i32,
     ) -> Result<RoundResult, StoreError> {
         let mut failures = Vec::new();
         for plugin in plugins {
             match self.attempt(notification, plugin, message, attempt).await? {
-                Outcome::Delivered(_) => {
-                    self.store
-                        .settle_notification(
-                            notification.id,
-                            Settlement::Delivered { by: &plugin.name },
-                        )
+                None => return Ok(RoundResult::Waiting("lease lost".to_owned())),
+                Some(Outcome::Delivered(_)) => {
+                    self.settle(notification.id, Settlement::Delivered { by: &plugin.name })
                         .await?;
                     return Ok(RoundResult::Delivered);
                 }
-                Outcome::Retryable(error) => {
-                    return Ok(RoundResult::Retrying(format!("{}: {error}", plugin.name)));
+                Some(Outcome::Retryable(error)) => {
+                    return Ok(RoundResult::Retrying(format!("{}: {error}", plugin.name)))
                 }
-                Outcome::Permanent(error) => failures.push(format!("{}: {error}", plugin.name)),
+                Some(Outcome::Permanent(error)) => {
+                    failures.push(format!("{}: {error}", plugin.name))
+                }
             }
         }
         Ok(RoundResult::Dead(failures.join("; ")))
@@ -213,7 +321,7 @@ impl Deliverer {
         &self,
         notification: &Notification,
         plugins: &[Arc<LoadedPlugin>],
-        message: &crate::plugins::WitNotification,
+        message: &WitNotification,
         attempt: i32,
     ) -> Result<RoundResult, StoreError> {
         let done = self.store.delivered_by_plugins(notification.id).await?;
@@ -234,9 +342,14 @@ impl Deliverer {
         let mut permanent = Vec::new();
         for (plugin, outcome) in pending.iter().zip(outcomes) {
             match outcome? {
-                Outcome::Delivered(_) => delivered.push(plugin.name.clone()),
-                Outcome::Retryable(error) => retryable.push(format!("{}: {error}", plugin.name)),
-                Outcome::Permanent(error) => permanent.push(format!("{}: {error}", plugin.name)),
+                None => return Ok(RoundResult::Waiting("lease lost".to_owned())),
+                Some(Outcome::Delivered(_)) => delivered.push(plugin.name.clone()),
+                Some(Outcome::Retryable(error)) => {
+                    retryable.push(format!("{}: {error}", plugin.name))
+                }
+                Some(Outcome::Permanent(error)) => {
+                    permanent.push(format!("{}: {error}", plugin.name))
+                }
             }
         }
         if !retryable.is_empty() {
@@ -245,15 +358,29 @@ impl Deliverer {
         if delivered.is_empty() {
             return Ok(RoundResult::Dead(permanent.join("; ")));
         }
-        self.store
-            .settle_notification(
-                notification.id,
-                Settlement::Delivered {
-                    by: &delivered.join(","),
-                },
-            )
-            .await?;
+        self.settle(
+            notification.id,
+            Settlement::Delivered {
+                by: &delivered.join(","),
+            },
+        )
+        .await?;
         Ok(RoundResult::Delivered)
+    }
+}
+
+fn clone_settlement<'a>(settlement: &Settlement<'a>) -> Settlement<'a> {
+    match settlement {
+        Settlement::Delivered { by } => Settlement::Delivered { by },
+        Settlement::Retry { error, retry_at } => Settlement::Retry {
+            error,
+            retry_at: *retry_at,
+        },
+        Settlement::Dead { error } => Settlement::Dead { error },
+        Settlement::Unclaim { reason, retry_at } => Settlement::Unclaim {
+            reason,
+            retry_at: *retry_at,
+        },
     }
 }
 

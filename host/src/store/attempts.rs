@@ -31,11 +31,20 @@ pub enum Settlement<'a> {
     Dead {
         error: &'a str,
     },
-    /// Nothing could be tried (no plugin loaded): stays as it was, looked at again later.
-    Waiting {
+    /// The round was claimed but nothing could be tried (no plugin loaded): hand it
+    /// back as it was, to look at again at `retry_at`.
+    Unclaim {
         reason: &'a str,
         retry_at: DateTime<Utc>,
     },
+}
+
+/// A notification claimed for one delivery round.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub id: Uuid,
+    /// 1 on the first round.
+    pub attempt: i32,
 }
 
 pub struct NewAttempt<'a> {
@@ -50,14 +59,14 @@ pub struct NewAttempt<'a> {
 }
 
 impl Store {
-    /// Takes the notification for one delivery round if nobody else holds it; returns
-    /// the attempt number (1 for the first round).
+    /// Takes the notification for one delivery round if nobody holds it (or its holder's
+    /// lease ran out).
     pub async fn claim_notification(
         &self,
         id: Uuid,
         owner: &str,
-        lease_secs: i32,
-    ) -> Result<Option<i32>, StoreError> {
+        lease: std::time::Duration,
+    ) -> Result<Option<Claim>, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -67,10 +76,106 @@ impl Store {
                  WHERE id = $1 AND (status IN ('pending', 'failed')
                                     OR (status = 'delivering' AND lease_until < now()))
                  RETURNING attempts",
-                &[&id, &owner, &f64::from(lease_secs)],
+                &[&id, &owner, &lease.as_secs_f64()],
             )
             .await?;
-        Ok(row.map(|row| row.get(0)))
+        Ok(row.map(|row| Claim {
+            id,
+            attempt: row.get(0),
+        }))
+    }
+
+    /// Claims up to `limit` due notifications: pending or failed ones whose time has come,
+    /// and ones whose holder's lease ran out. Replicas skip each other's locked rows.
+    pub async fn claim_due(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "UPDATE notifications n
+                 SET status = 'delivering', attempts = n.attempts + 1, lease_owner = $1,
+                     lease_until = now() + make_interval(secs => $2), updated_at = now()
+                 FROM (SELECT id FROM notifications
+                       WHERE (status IN ('pending', 'failed') AND next_attempt_at <= now())
+                          OR (status = 'delivering' AND lease_until < now())
+                       ORDER BY next_attempt_at
+                       LIMIT $3
+                       FOR UPDATE SKIP LOCKED) due
+                 WHERE n.id = due.id
+                 RETURNING n.id, n.attempts",
+                &[&owner, &lease.as_secs_f64(), &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Claim {
+                id: row.get(0),
+                attempt: row.get(1),
+            })
+            .collect())
+    }
+
+    /// Extends our lease before a plugin call; false when it is no longer ours.
+    pub async fn renew_lease(
+        &self,
+        id: Uuid,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let updated = client
+            .execute(
+                "UPDATE notifications SET lease_until = now() + make_interval(secs => $3)
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'",
+                &[&id, &owner, &lease.as_secs_f64()],
+            )
+            .await?;
+        Ok(updated == 1)
+    }
+
+    /// Hands back every round this replica still holds, to be retried at once by any
+    /// replica: what a clean shutdown does with work it could not finish.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .execute(
+                "UPDATE notifications
+                 SET status = 'failed', next_attempt_at = now(), lease_owner = NULL,
+                     lease_until = NULL, updated_at = now(),
+                     last_error = coalesce(last_error, 'released at shutdown')
+                 WHERE lease_owner = $1 AND status = 'delivering'",
+                &[&owner],
+            )
+            .await?)
+    }
+
+    /// Queues a failed or dead notification again with a fresh attempt budget.
+    pub async fn retry_notification(&self, id: Uuid) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "UPDATE notifications
+                 SET status = 'pending', next_attempt_at = now(), retry_base_attempts = attempts,
+                     retry_requested_at = now(), updated_at = now()
+                 WHERE id = $1 AND status IN ('pending', 'failed', 'dead')
+                 RETURNING id",
+                &[&id],
+            )
+            .await?;
+        if row.is_some() {
+            return Ok(());
+        }
+        match self.get_notification(id).await? {
+            None => Err(StoreError::NotFound(format!("no notification {id}"))),
+            Some(found) => Err(StoreError::Conflict(format!(
+                "notification {id} is {}; only pending, failed or dead ones can be retried",
+                found.status.as_str()
+            ))),
+        }
     }
 
     pub async fn record_attempt(&self, attempt: NewAttempt<'_>) -> Result<(), StoreError> {
@@ -133,35 +238,49 @@ impl Store {
             .collect()
     }
 
-    /// Ends a round: releases the lease and stores where the notification stands.
+    /// Ends a round we hold: releases the lease and stores where the notification
+    /// stands. False when the lease was no longer ours (another replica took over).
     pub async fn settle_notification(
         &self,
         id: Uuid,
+        owner: &str,
         settlement: Settlement<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let release = "lease_owner = NULL, lease_until = NULL, updated_at = now()";
-        match settlement {
+        let mine = "id = $1 AND lease_owner = $2 AND status = 'delivering'";
+        let updated = match settlement {
             Settlement::Delivered { by } => client.execute(
-                &format!("UPDATE notifications SET status = 'delivered', delivered_by = $2, delivered_at = now(), last_error = NULL, {release} WHERE id = $1"),
-                &[&id, &by],
+                &format!("UPDATE notifications SET status = 'delivered', delivered_by = $3, delivered_at = now(), last_error = NULL, {release} WHERE {mine}"),
+                &[&id, &owner, &by],
             ).await?,
             Settlement::Retry { error, retry_at } => client.execute(
-                &format!("UPDATE notifications SET status = 'failed', last_error = $2, next_attempt_at = $3, {release} WHERE id = $1"),
-                &[&id, &error, &retry_at],
+                &format!("UPDATE notifications SET status = 'failed', last_error = $3, next_attempt_at = $4, {release} WHERE {mine}"),
+                &[&id, &owner, &error, &retry_at],
             ).await?,
             Settlement::Dead { error } => client.execute(
-                &format!("UPDATE notifications SET status = 'dead', last_error = $2, {release} WHERE id = $1"),
-                &[&id, &error],
+                &format!("UPDATE notifications SET status = 'dead', last_error = $3, {release} WHERE {mine}"),
+                &[&id, &owner, &error],
             ).await?,
-            // Nothing was claimed or tried: only note why, and never touch a row that
-            // another replica is delivering right now.
-            Settlement::Waiting { reason, retry_at } => client.execute(
-                "UPDATE notifications SET last_error = $2, next_attempt_at = $3, updated_at = now()
-                 WHERE id = $1 AND status IN ('pending', 'failed')",
-                &[&id, &reason, &retry_at],
+            // The claim counted an attempt that never happened: take it back.
+            Settlement::Unclaim { reason, retry_at } => client.execute(
+                &format!("UPDATE notifications SET status = CASE WHEN attempts - 1 > retry_base_attempts THEN 'failed' ELSE 'pending' END, attempts = attempts - 1, last_error = $3, next_attempt_at = $4, {release} WHERE {mine}"),
+                &[&id, &owner, &reason, &retry_at],
             ).await?,
         };
-        Ok(())
+        Ok(updated == 1)
+    }
+
+    /// Seconds since the oldest notification still waiting for delivery was accepted.
+    pub async fn oldest_undelivered_age(&self) -> Result<Option<f64>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT extract(epoch FROM now() - min(created_at))::float8 FROM notifications
+                 WHERE status IN ('pending', 'failed', 'delivering')",
+                &[],
+            )
+            .await?;
+        Ok(row.get(0))
     }
 }

@@ -86,19 +86,53 @@ impl Store {
         rows.iter().map(Integration::from_row).collect()
     }
 
-    /// Records a heartbeat; `None` when no integration has this token.
-    pub async fn record_heartbeat(&self, token: &str) -> Result<Option<Integration>, StoreError> {
+    /// Records a heartbeat; `None` when no integration has this token. The second value
+    /// is when the watchdog had declared it down, if it had: this ping ends that outage,
+    /// and only this one call sees it.
+    pub async fn record_heartbeat(
+        &self,
+        token: &str,
+    ) -> Result<Option<(Integration, Option<DateTime<Utc>>)>, StoreError> {
         let client = self.client().await?;
-        client
+        let row = client
             .query_opt(
-                &format!(
-                    "UPDATE integrations SET last_seen_at = now() WHERE token = $1 RETURNING {COLUMNS}"
-                ),
+                "WITH previous AS (
+                     SELECT id, down_notified_at FROM integrations WHERE token = $1 FOR UPDATE
+                 )
+                 UPDATE integrations i SET last_seen_at = now(), down_notified_at = NULL
+                 FROM previous WHERE i.id = previous.id
+                 RETURNING i.id, i.name, i.type, i.token, i.created_at, i.last_seen_at,
+                           previous.down_notified_at AS was_down_at",
                 &[&token],
             )
-            .await?
-            .as_ref()
-            .map(Integration::from_row)
-            .transpose()
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(Some((
+                Integration::from_row(&row)?,
+                row.try_get("was_down_at")?,
+            ))),
+        }
+    }
+
+    /// Marks every integration silent for longer than `timeout` as down, once per
+    /// outage; returns those newly marked. Atomic, so one replica announces each.
+    pub async fn mark_silent_integrations_down(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<Integration>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "UPDATE integrations SET down_notified_at = now()
+                     WHERE down_notified_at IS NULL
+                       AND coalesce(last_seen_at, created_at) < now() - make_interval(secs => $1)
+                     RETURNING {COLUMNS}"
+                ),
+                &[&timeout.as_secs_f64()],
+            )
+            .await?;
+        rows.iter().map(Integration::from_row).collect()
     }
 }

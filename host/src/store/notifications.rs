@@ -115,12 +115,20 @@ pub struct Notification {
     pub attempts: i32,
     pub last_error: Option<String>,
     pub delivered_by: Option<String>,
+    /// Attempts made before the last retry by hand; the budget counts from here.
+    #[serde(skip)]
+    pub retry_base_attempts: i32,
+    /// When the notification was last queued by hand, else when it was accepted: the
+    /// age limit counts from here.
+    #[serde(skip)]
+    pub age_base: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, status, attempts, \
-                       last_error, delivered_by, created_at, updated_at";
+                       last_error, delivered_by, retry_base_attempts, \
+                       coalesce(retry_requested_at, created_at) AS age_base, created_at, updated_at";
 
 impl Notification {
     fn from_row(row: &Row) -> Result<Self, StoreError> {
@@ -137,6 +145,8 @@ impl Notification {
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
             delivered_by: row.try_get("delivered_by")?,
+            retry_base_attempts: row.try_get("retry_base_attempts")?,
+            age_base: row.try_get("age_base")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -221,7 +231,7 @@ impl Store {
         let rows = client
             .query(
                 &format!(
-                    "SELECT {COLUMNS} FROM notifications n
+                    "SELECT {COLUMNS} FROM notifications
                      WHERE ($1::text IS NULL OR status = $1)
                        AND ($2::text IS NULL OR lower(recipient_email) = lower($2)
                             OR user_id IN (SELECT id FROM users WHERE lower(email) = lower($2)))

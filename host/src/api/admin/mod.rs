@@ -21,13 +21,20 @@ pub async fn dispatch(state: &AppState, request: Request<Incoming>, path: &[&str
         (["users", key], Method::DELETE) => users::remove(state, key).await,
         (["notifications"], Method::GET) => notifications::list(state, request).await,
         (["notifications", id], Method::GET) => notifications::get(state, id).await,
+        (["notifications", id, "retry"], Method::POST) => notifications::retry(state, id).await,
         (["plugins"], Method::GET) => Ok(super::response::json(
             hyper::StatusCode::OK,
             &serde_json::json!({ "results": state.registry().statuses() }),
         )),
-        (["users"] | ["users", _] | ["notifications"] | ["notifications", _] | ["plugins"], _) => {
-            Err(ApiError::MethodNotAllowed)
-        }
+        (
+            ["users"]
+            | ["users", _]
+            | ["notifications"]
+            | ["notifications", _]
+            | ["notifications", _, "retry"]
+            | ["plugins"],
+            _,
+        ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
 }

@@ -32,10 +32,25 @@ pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
     ))
 }
 
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFoundDetail(format!("{id:?} is not a notification id")))
+}
+
+/// Queues a failed or dead notification again, with a fresh attempt budget.
+pub async fn retry(state: &AppState, id: &str) -> ApiResult {
+    let id = parse_id(id)?;
+    state.store.retry_notification(id).await?;
+    state.workers.wake();
+    tracing::info!(notification = %id, "queued again by an operator");
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "queued": id }),
+    ))
+}
+
 pub async fn get(state: &AppState, id: &str) -> ApiResult {
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::NotFoundDetail(format!("{id:?} is not a notification id")))?;
+    let id = parse_id(id)?;
     match state.store.get_notification(id).await? {
         Some(notification) => {
             let attempts = state.store.attempts(id).await?;

@@ -7,8 +7,18 @@ use crate::api::state::AppState;
 /// An unknown link gets 403, which makes the engine create its integration again.
 pub async fn ping(state: &AppState, token: String) -> ApiResult {
     match state.store.record_heartbeat(&token).await? {
-        Some(integration) => {
+        Some((integration, was_down)) => {
             tracing::debug!(integration = %integration.id, "heartbeat");
+            if let Some(down_since) = was_down {
+                crate::heartbeat::announce(
+                    &state.store,
+                    &state.config,
+                    &state.workers,
+                    &integration,
+                    crate::heartbeat::Event::Recovered { down_since },
+                )
+                .await;
+            }
             Ok(json(StatusCode::OK, &":)"))
         }
         None => Err(ApiError::InvalidToken),

@@ -1,0 +1,147 @@
+//! The delivery workers of one replica: claim due notifications from PostgreSQL, run
+//! their rounds, and on shutdown finish or hand back what is in hand.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::task::TaskTracker;
+
+use super::{Deliverer, RoundResult};
+use crate::config::Config;
+use crate::store::StoreError;
+
+pub struct Workers {
+    deliverer: Deliverer,
+    config: Arc<Config>,
+    tracker: TaskTracker,
+    wake: Arc<Notify>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Workers {
+    /// Starts the polling loop.
+    pub fn start(deliverer: Deliverer, config: Arc<Config>) -> Arc<Workers> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let workers = Arc::new(Workers {
+            deliverer,
+            config,
+            tracker: TaskTracker::new(),
+            wake: Arc::new(Notify::new()),
+            stop,
+        });
+        tokio::spawn(poll(workers.clone(), stopped));
+        workers
+    }
+
+    /// Looks for due work now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs a round outside the polling loop (the engine's request path) so shutdown
+    /// waits for it too.
+    pub fn spawn<F>(&self, round: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tracker.spawn(round)
+    }
+
+    pub fn deliverer(&self) -> &Deliverer {
+        &self.deliverer
+    }
+
+    /// Stops claiming, lets rounds in hand finish within `delivery.shutdown_grace`, then
+    /// hands back whatever is still held so another replica takes it at once.
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        self.tracker.close();
+        let grace = self.config.delivery.shutdown_grace.0;
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                in_flight = self.tracker.len(),
+                "delivery rounds still running after the grace period; handing them back"
+            );
+        }
+        match self
+            .deliverer
+            .store
+            .release_leases(self.deliverer.owner())
+            .await
+        {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "handed back notifications this replica held"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not hand back held notifications; their leases will run out")
+            }
+        }
+    }
+}
+
+async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let delivery = &workers.config.delivery;
+    let slots = Arc::new(Semaphore::new(delivery.workers as usize));
+    let mut database_down = false;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(delivery.poll_interval.0) => {}
+            () = workers.wake.notified() => {}
+            _ = stopped.changed() => return,
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        // Claim as long as there is due work and a free worker.
+        loop {
+            let free = slots.available_permits();
+            if free == 0 {
+                break;
+            }
+            let deliverer = &workers.deliverer;
+            match deliverer
+                .store
+                .claim_due(deliverer.owner(), delivery.lease.0, free as i64)
+                .await
+            {
+                Ok(claims) => {
+                    if database_down {
+                        tracing::info!("database reachable again; delivery resumes");
+                        database_down = false;
+                    }
+                    if claims.is_empty() {
+                        break;
+                    }
+                    for claim in claims {
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            return;
+                        };
+                        let deliverer = deliverer.clone();
+                        workers.tracker.spawn(async move {
+                            let _permit = permit;
+                            log_round(claim.id, deliverer.round(claim).await);
+                        });
+                    }
+                }
+                Err(err) => {
+                    if !database_down {
+                        tracing::warn!(error = %err, "cannot claim notifications; retrying every poll");
+                        database_down = true;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn log_round(id: uuid::Uuid, result: Result<RoundResult, StoreError>) {
+    if let Err(err) = result {
+        // The lease keeps the notification safe: it is retried when it runs out.
+        tracing::warn!(notification = %id, error = %err, "delivery round could not finish");
+    }
+}
