@@ -2,6 +2,7 @@
 //! `scripts/test` starts, and the real server running in-process on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod process;
 pub mod sink;
 
 use std::net::SocketAddr;

@@ -52,6 +52,7 @@ pub struct Sink {
     failures_left: Arc<AtomicUsize>,
     failure_status: Arc<AtomicU16>,
     response_body: Arc<Mutex<String>>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Sink {
@@ -65,6 +66,7 @@ impl Sink {
             failures_left: Arc::default(),
             failure_status: Arc::new(AtomicU16::new(500)),
             response_body: Arc::new(Mutex::new("{\"ok\":true}".to_owned())),
+            delay_ms: Arc::default(),
         };
         let server = sink.clone();
         tokio::spawn(async move {
@@ -112,6 +114,10 @@ impl Sink {
             body,
             at: Instant::now(),
         });
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         let fail = self
             .failures_left
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
@@ -136,6 +142,12 @@ impl Sink {
     pub fn fail_next(&self, count: usize, status: u16) {
         self.failure_status.store(status, Ordering::SeqCst);
         self.failures_left.store(count, Ordering::SeqCst);
+    }
+
+    /// Answers every request only after `delay` (a slow provider).
+    pub fn delay(&self, delay: Duration) {
+        self.delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn respond_with(&self, body: &str) {
