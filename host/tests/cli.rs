@@ -215,3 +215,53 @@ async fn notifications_list_shows_what_the_engine_handed_over() {
     ));
     assert_eq!(none.lines().count(), 1, "only the header: {none}");
 }
+
+#[tokio::test]
+async fn a_dead_notification_is_queued_again_from_the_command_line() {
+    use emu_oncall::store::attempts::Settlement;
+    use emu_oncall::store::notifications::{Accepted, Channel, NewNotification, Status};
+    let db = common::fresh_database().await;
+    let store = emu_oncall::app::connect_and_migrate(&common::test_config(&db, &[]))
+        .await
+        .unwrap();
+    let Accepted::Stored(id) = store
+        .accept_notification(
+            NewNotification {
+                channel: Channel::Sms,
+                user_id: None,
+                recipient_email: Some("alice@example.com".into()),
+                message: "page".into(),
+                payload: serde_json::json!({}),
+            },
+            0,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("not stored")
+    };
+    let claim = store
+        .claim_notification(id, "test-owner", std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.attempt, 1);
+    assert!(store
+        .settle_notification(
+            id,
+            "test-owner",
+            Settlement::Dead {
+                error: "provider gone"
+            }
+        )
+        .await
+        .unwrap());
+    let listed = ok(emu(&db, &["notifications", "list", "--status", "dead"]));
+    assert!(listed.contains(&id.to_string()), "{listed}");
+    let out = ok(emu(&db, &["notifications", "retry", &id.to_string()]));
+    assert!(out.contains("queued again"), "{out}");
+    let again = store.get_notification(id).await.unwrap().unwrap();
+    assert_eq!(again.status, Status::Pending);
+    let err = failed(emu(&db, &["notifications", "retry", "not-an-id"]));
+    assert!(err.contains("not a notification id"), "{err}");
+}

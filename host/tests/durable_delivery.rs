@@ -127,6 +127,27 @@ async fn a_provider_that_fails_twice_then_recovers_gets_the_page_on_the_third_at
         [(1, "retryable"), (2, "retryable"), (3, "delivered")]
     );
     assert!(attempts[0].error.as_deref().unwrap().contains("HTTP 503"));
+
+    let metrics = client()
+        .get(format!("{}/metrics", setup.server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        r#"emu_oncall_delivery_attempts_total{plugin="webhook",outcome="retryable"} 2"#,
+        r#"emu_oncall_delivery_attempts_total{plugin="webhook",outcome="delivered"} 1"#,
+        r#"emu_oncall_delivery_latency_seconds_count{channel="sms"} 1"#,
+        r#"emu_oncall_notifications_stored{status="delivered"} 1"#,
+        "emu_oncall_oldest_undelivered_age_seconds 0",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]
