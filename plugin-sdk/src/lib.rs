@@ -57,6 +57,17 @@ pub fn permanent(reason: impl Into<String>) -> Failure {
 }
 
 impl Channel {
+    /// Every channel, for plugins that serve them all.
+    pub fn all() -> Vec<Channel> {
+        vec![
+            Channel::Sms,
+            Channel::Call,
+            Channel::Push,
+            Channel::Shift,
+            Channel::Test,
+        ]
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Channel::Sms => "sms",

@@ -44,13 +44,7 @@ impl Plugin for Ntfy {
         PluginInfo {
             name: "ntfy".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            channels: vec![
-                Channel::Sms,
-                Channel::Call,
-                Channel::Push,
-                Channel::Shift,
-                Channel::Test,
-            ],
+            channels: Channel::all(),
         }
     }
 

@@ -66,13 +66,7 @@ impl Plugin for Slack {
         PluginInfo {
             name: "slack".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            channels: vec![
-                Channel::Sms,
-                Channel::Call,
-                Channel::Push,
-                Channel::Shift,
-                Channel::Test,
-            ],
+            channels: Channel::all(),
         }
     }
 

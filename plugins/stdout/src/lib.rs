@@ -40,13 +40,7 @@ impl Plugin for Stdout {
         PluginInfo {
             name: "stdout".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            channels: vec![
-                Channel::Sms,
-                Channel::Call,
-                Channel::Push,
-                Channel::Shift,
-                Channel::Test,
-            ],
+            channels: Channel::all(),
         }
     }
 

@@ -49,13 +49,7 @@ impl Plugin for TestPlugin {
         PluginInfo {
             name: "testing".to_owned(),
             version: VERSION.to_owned(),
-            channels: vec![
-                Channel::Sms,
-                Channel::Call,
-                Channel::Push,
-                Channel::Shift,
-                Channel::Test,
-            ],
+            channels: Channel::all(),
         }
     }
 

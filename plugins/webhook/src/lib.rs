@@ -65,13 +65,7 @@ impl Plugin for Webhook {
         PluginInfo {
             name: "webhook".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            channels: vec![
-                Channel::Sms,
-                Channel::Call,
-                Channel::Push,
-                Channel::Shift,
-                Channel::Test,
-            ],
+            channels: Channel::all(),
         }
     }
 
