@@ -10,4 +10,5 @@ pub mod logging;
 pub mod metrics;
 pub mod phone;
 pub mod plugins;
+pub mod schedules;
 pub mod store;

@@ -57,6 +57,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 logging::init_cli("info");
                 cli::plugins::test(&config, test).await
             }
+            Command::Schedules(command) => {
+                logging::init_cli("warn");
+                cli::schedules::run(command).await
+            }
             Command::Notifications(command) => {
                 logging::init_cli("warn");
                 let store = app::connect_and_migrate(&config).await?;

@@ -2,6 +2,7 @@
 
 pub mod notifications;
 pub mod plugins;
+pub mod schedules;
 pub mod users;
 
 use std::path::PathBuf;
@@ -66,6 +67,9 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Look at OnCall schedules (iCal exports).
+    #[command(subcommand)]
+    Schedules(schedules::SchedulesCommand),
     /// Inspect accepted notifications.
     #[command(subcommand)]
     Notifications(notifications::NotificationsCommand),

@@ -1,0 +1,235 @@
+//! Reading an iCal file (with the `icalendar` crate's parser) into events.
+
+use icalendar::parser::{read_calendar, unfold, Component, Property};
+
+use super::time::{parse_duration, parse_time, zone_named, Length, Time};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CalendarError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("not an iCal file: {0}")]
+    Syntax(String),
+    #[error("no VCALENDAR in the file")]
+    NoCalendar,
+}
+
+/// One VEVENT, as written (not yet expanded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub uid: String,
+    pub summary: String,
+    /// Who is on call: the SUMMARY's username (see [`person_of`]).
+    pub person: String,
+    pub start: Time,
+    pub end: Option<Time>,
+    pub duration: Option<Length>,
+    pub rrules: Vec<String>,
+    pub exdates: Vec<Time>,
+    pub rdates: Vec<Time>,
+    pub recurrence_id: Option<Time>,
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Calendar {
+    /// `X-WR-CALNAME`, unescaped.
+    pub name: Option<String>,
+    pub events: Vec<Event>,
+    /// Events that could not be read, with why; the rest of the file still counts.
+    pub skipped: Vec<String>,
+}
+
+/// The username in a SUMMARY: OnCall's schedule exports say `alice`, its per-user exports
+/// `Primary: alice`, and servers before v1.2.16 `[L1] alice`.
+pub fn person_of(summary: &str) -> String {
+    let after_colon = summary.rsplit_once(": ").map_or(summary, |(_, name)| name);
+    let trimmed = after_colon.trim();
+    let without_layer = match trimmed.strip_prefix("[L") {
+        Some(rest) => rest
+            .split_once("] ")
+            .filter(|(digits, _)| digits.chars().all(|c| c.is_ascii_digit()))
+            .map_or(trimmed, |(_, name)| name),
+        None => trimmed,
+    };
+    without_layer.trim().to_owned()
+}
+
+fn param<'a>(property: &'a Property<'a>, key: &str) -> Option<&'a str> {
+    property
+        .params
+        .iter()
+        .find(|p| p.key.as_str().eq_ignore_ascii_case(key))
+        .and_then(|p| p.val.as_ref())
+        .map(|v| v.as_str())
+}
+
+fn props<'a>(
+    component: &'a Component<'a>,
+    name: &'a str,
+) -> impl Iterator<Item = &'a Property<'a>> {
+    component
+        .properties
+        .iter()
+        .filter(move |p| p.name.as_str().eq_ignore_ascii_case(name))
+}
+
+fn text(component: &Component<'_>, name: &str) -> Option<String> {
+    props(component, name)
+        .next()
+        .map(|p| p.val.clone().unescape_text().as_str().to_owned())
+}
+
+/// Maps TZIDs defined by a VTIMEZONE to an IANA zone when the name itself is not one
+/// (Outlook's "W. Europe Standard Time" with `X-LIC-LOCATION:Europe/Berlin`).
+fn zone_aliases(components: &[Component<'_>]) -> Vec<(String, String)> {
+    components
+        .iter()
+        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VTIMEZONE"))
+        .filter_map(|c| {
+            let tzid = text(c, "TZID")?;
+            let location = text(c, "X-LIC-LOCATION")?;
+            Some((tzid, location))
+        })
+        .collect()
+}
+
+fn time_of(
+    property: &Property<'_>,
+    aliases: &[(String, String)],
+    value: &str,
+) -> Result<Time, String> {
+    let tzid = param(property, "TZID").map(|tzid| {
+        aliases
+            .iter()
+            .find(|(alias, _)| alias == tzid.trim_matches('"'))
+            .map_or(tzid.to_owned(), |(_, iana)| iana.clone())
+    });
+    if let Some(name) = &tzid {
+        zone_named(name)?;
+    }
+    let is_date = param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+    parse_time(value, tzid.as_deref(), is_date)
+}
+
+fn times(
+    component: &Component<'_>,
+    name: &str,
+    aliases: &[(String, String)],
+) -> Result<Vec<Time>, String> {
+    let mut out = Vec::new();
+    for property in props(component, name) {
+        if param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("PERIOD")) {
+            return Err(format!("{name} with VALUE=PERIOD is not supported"));
+        }
+        for value in property
+            .val
+            .as_str()
+            .split(',')
+            .filter(|v| !v.trim().is_empty())
+        {
+            out.push(time_of(property, aliases, value)?);
+        }
+    }
+    Ok(out)
+}
+
+fn one_time(
+    component: &Component<'_>,
+    name: &str,
+    aliases: &[(String, String)],
+) -> Result<Option<Time>, String> {
+    match props(component, name).next() {
+        Some(property) => time_of(property, aliases, property.val.as_str()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn event(component: &Component<'_>, aliases: &[(String, String)]) -> Result<Event, String> {
+    let summary = text(component, "SUMMARY").unwrap_or_default();
+    let start = one_time(component, "DTSTART", aliases)?.ok_or("no DTSTART")?;
+    let duration = match text(component, "DURATION") {
+        Some(value) => Some(parse_duration(&value).ok_or(format!("bad DURATION {value:?}"))?),
+        None => None,
+    };
+    Ok(Event {
+        uid: text(component, "UID").unwrap_or_default(),
+        person: person_of(&summary),
+        summary,
+        start,
+        end: one_time(component, "DTEND", aliases)?,
+        duration,
+        rrules: props(component, "RRULE")
+            .map(|p| p.val.as_str().to_owned())
+            .collect(),
+        exdates: times(component, "EXDATE", aliases)?,
+        rdates: times(component, "RDATE", aliases)?,
+        recurrence_id: one_time(component, "RECURRENCE-ID", aliases)?,
+        cancelled: text(component, "STATUS")
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("CANCELLED")),
+    })
+}
+
+/// Parses a whole file. Events that cannot be read are listed in `skipped`; a file that
+/// is not iCal at all is an error, so a broken download never reads as "nobody on call".
+pub fn parse(text_in: &str) -> Result<Calendar, CalendarError> {
+    let text_in = text_in.trim_start_matches('\u{feff}');
+    if text_in.trim().is_empty() {
+        return Err(CalendarError::Empty);
+    }
+    let unfolded = unfold(&text_in.replace("\r\n", "\n"));
+    let parsed = read_calendar(&unfolded)
+        .map_err(|err| CalendarError::Syntax(err.lines().next().unwrap_or("").to_owned()))?;
+    let is_calendar = unfolded
+        .trim_start()
+        .to_ascii_uppercase()
+        .starts_with("BEGIN:VCALENDAR");
+    if !is_calendar {
+        return Err(CalendarError::NoCalendar);
+    }
+    let name = parsed
+        .properties
+        .iter()
+        .find(|p| p.name.as_str().eq_ignore_ascii_case("X-WR-CALNAME"))
+        .map(|p| p.val.clone().unescape_text().as_str().to_owned());
+    let aliases = zone_aliases(&parsed.components);
+    let mut calendar = Calendar {
+        name,
+        ..Calendar::default()
+    };
+    for component in parsed
+        .components
+        .iter()
+        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
+    {
+        match event(component, &aliases) {
+            Ok(event) => calendar.events.push(event),
+            Err(reason) => calendar.skipped.push(format!(
+                "event {:?}: {reason}",
+                text(component, "UID").unwrap_or_default()
+            )),
+        }
+    }
+    Ok(calendar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_come_out_of_every_summary_style() {
+        assert_eq!(person_of("alice"), "alice");
+        assert_eq!(person_of("Primary: alice"), "alice");
+        assert_eq!(person_of("Team: DB, nights: bob"), "bob");
+        assert_eq!(person_of("[L1] carol"), "carol");
+        assert_eq!(person_of(" dave "), "dave");
+    }
+
+    #[test]
+    fn junk_and_empty_files_are_errors_not_empty_calendars() {
+        assert_eq!(parse("").unwrap_err(), CalendarError::Empty);
+        assert!(parse("<html>502 Bad Gateway</html>").is_err());
+        assert!(parse("{\"detail\": \"Invalid token.\"}").is_err());
+    }
+}
