@@ -42,6 +42,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
         state.workers.clone(),
         stop_background.subscribe(),
     ));
+    let poller = crate::schedules::Poller::new(
+        state.store.clone(),
+        state.config.clone(),
+        state.metrics.clone(),
+        state.workers.clone(),
+    )
+    .context("schedule poller")?;
+    tokio::spawn(poller.run(stop_background.subscribe()));
     let server = Server::bind(state, stop_background).await?;
     tracing::info!(
         addr = %server.local_addr()?,

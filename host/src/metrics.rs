@@ -59,7 +59,14 @@ fn latency_histogram() -> Histogram {
     ])
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PollLabels {
+    schedule: String,
+    outcome: &'static str,
+}
+
 pub struct Metrics {
+    polls: Family<PollLabels, Counter>,
     latency: Family<ChannelLabels, Histogram, fn() -> Histogram>,
     oldest: Gauge<f64, AtomicU64>,
     plugin_events: Family<PluginEventLabels, Counter>,
@@ -130,7 +137,14 @@ impl Metrics {
             "Age of the oldest notification not yet delivered (0: none)",
             oldest.clone(),
         );
+        let polls = Family::<PollLabels, Counter>::default();
+        registry.register(
+            "schedule_polls",
+            "Schedule export polls by schedule and outcome (ok, not_modified, or the error kind)",
+            polls.clone(),
+        );
         Metrics {
+            polls,
             latency,
             oldest,
             plugin_events,
@@ -200,6 +214,15 @@ impl Metrics {
 
     pub fn set_oldest_undelivered(&self, seconds: Option<f64>) {
         self.oldest.set(seconds.unwrap_or(0.0));
+    }
+
+    pub fn schedule_poll(&self, schedule: &str, outcome: &'static str) {
+        self.polls
+            .get_or_create(&PollLabels {
+                schedule: schedule.to_owned(),
+                outcome,
+            })
+            .inc();
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

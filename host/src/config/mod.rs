@@ -28,6 +28,8 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub delivery: DeliveryConfig,
     pub heartbeat: HeartbeatConfig,
+    /// How schedules (`grafana.oncall.schedules`) are polled.
+    pub schedules: SchedulePolling,
     /// Per channel (`sms`, `call`, `push`, `shift`, `test`), which plugins deliver it.
     pub routes: BTreeMap<String, RouteConfig>,
     /// Each plugin's own map, `[plugin.<name>]`; read by the plugin host.
@@ -224,6 +226,24 @@ impl Default for DeliveryConfig {
             poll_interval: ConfigDuration::secs(1),
             workers: 16,
             shutdown_grace: ConfigDuration::secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulePolling {
+    /// How often each schedule's export is fetched (by one replica).
+    pub poll_interval: ConfigDuration,
+    /// Limit for one fetch.
+    pub fetch_timeout: ConfigDuration,
+}
+
+impl Default for SchedulePolling {
+    fn default() -> Self {
+        SchedulePolling {
+            poll_interval: ConfigDuration::secs(60),
+            fetch_timeout: ConfigDuration::secs(10),
         }
     }
 }

@@ -73,6 +73,61 @@ pub async fn read(source: &str, client: &reqwest::Client) -> Result<String, Fetc
     })
 }
 
+/// What a conditional GET found.
+pub enum Fetched {
+    NotModified,
+    Body {
+        text: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+/// GETs `url` with `If-None-Match` / `If-Modified-Since` from the previous answer.
+pub async fn conditional_get(
+    client: &reqwest::Client,
+    url: &str,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+) -> Result<Fetched, FetchError> {
+    let host = redacted(url);
+    let mut request = client.get(url);
+    if let Some(etag) = etag {
+        request = request.header("If-None-Match", etag);
+    }
+    if let Some(last_modified) = last_modified {
+        request = request.header("If-Modified-Since", last_modified);
+    }
+    let response = request.send().await.map_err(|err| FetchError::Http {
+        host: host.clone(),
+        reason: without_url(err),
+    })?;
+    let status = response.status().as_u16();
+    if status == 304 {
+        return Ok(Fetched::NotModified);
+    }
+    if !(200..300).contains(&status) {
+        return Err(FetchError::Status { host, status });
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (etag, last_modified) = (header("etag"), header("last-modified"));
+    let text = response.text().await.map_err(|err| FetchError::Http {
+        host,
+        reason: without_url(err),
+    })?;
+    Ok(Fetched::Body {
+        text,
+        etag,
+        last_modified,
+    })
+}
+
 /// reqwest's errors print the URL, token included.
 fn without_url(err: reqwest::Error) -> String {
     let timeout = err.is_timeout();

@@ -4,7 +4,9 @@
 mod calendar;
 mod expand;
 pub mod fetch;
+mod poller;
 mod time;
 
 pub use calendar::{parse, Calendar, CalendarError, Event};
 pub use expand::{occurrences, on_call_at, Occurrence};
+pub use poller::{export_url, Poller};

@@ -6,6 +6,7 @@ mod error;
 pub mod integrations;
 pub mod migrations;
 pub mod notifications;
+pub mod schedules;
 pub mod usage;
 pub mod users;
 

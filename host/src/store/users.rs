@@ -252,6 +252,27 @@ impl Store {
         rows.iter().map(User::from_row).collect()
     }
 
+    /// An active user by username, else by email (schedules name people by username).
+    pub async fn find_active_by_username_or_email(
+        &self,
+        name: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM users
+                     WHERE active AND (lower(username) = lower($1) OR lower(email) = lower($1))
+                     ORDER BY (lower(username) = lower($1)) DESC LIMIT 1"
+                ),
+                &[&name.trim()],
+            )
+            .await?
+            .as_ref()
+            .map(User::from_row)
+            .transpose()
+    }
+
     pub async fn find_active_by_attribute(
         &self,
         key: &str,

@@ -1,0 +1,333 @@
+//! Polling the configured schedules and announcing shift changes, once, across replicas
+//! and restarts.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::fetch::{self, Fetched};
+use super::{occurrences, on_call_at, parse, Occurrence};
+use crate::config::{Config, ScheduleConfig, ScheduleTransport};
+use crate::delivery::Workers;
+use crate::metrics::Metrics;
+use crate::store::notifications::{Channel, NewNotification};
+use crate::store::schedules::{PollResult, ScheduleState, Transition};
+use crate::store::Store;
+
+/// How long one replica may hold a schedule's poll.
+const POLL_HOLD: Duration = Duration::from_secs(120);
+
+pub struct Poller {
+    store: Store,
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    workers: Arc<Workers>,
+    client: reqwest::Client,
+    owner: String,
+}
+
+/// The export URL: absolute, or relative to `grafana.oncall.url`.
+pub fn export_url(config: &Config, schedule: &ScheduleConfig) -> String {
+    let url = schedule.ical_url.trim();
+    if url.starts_with("http://")
+        || url.starts_with("https://")
+        || config.grafana.oncall.url.is_empty()
+    {
+        url.to_owned()
+    } else {
+        format!(
+            "{}{}",
+            config.grafana.oncall.url,
+            url.trim_start_matches('/')
+        )
+    }
+}
+
+/// The instant a person's current stretch of duty began (contiguous occurrences merged).
+fn began(shifts: &[Occurrence], person: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    let mut start = now;
+    loop {
+        let earlier = shifts
+            .iter()
+            .filter(|o| o.person == person && o.start < start && o.end >= start)
+            .map(|o| o.start)
+            .min();
+        match earlier {
+            Some(at) => start = at,
+            None => return start,
+        }
+    }
+}
+
+/// When the current stretch ends.
+fn ends(shifts: &[Occurrence], person: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    let mut end = now;
+    loop {
+        let later = shifts
+            .iter()
+            .filter(|o| o.person == person && o.start <= end && o.end > end)
+            .map(|o| o.end)
+            .max();
+        match later {
+            Some(at) => end = at,
+            None => return end,
+        }
+    }
+}
+
+/// When a person's duty ended: the latest end at or before `now`, else `now` (their
+/// shift was removed from the export).
+fn ended(shifts: &[Occurrence], person: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    shifts
+        .iter()
+        .filter(|o| o.person == person && o.end <= now)
+        .map(|o| o.end)
+        .max()
+        .unwrap_or(now)
+}
+
+impl Poller {
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+        workers: Arc<Workers>,
+    ) -> anyhow::Result<Self> {
+        let client = fetch::client(config.schedules.fetch_timeout.0)?;
+        let owner = format!("{}-{}", std::process::id(), crate::ids::short_random());
+        Ok(Poller {
+            store,
+            config,
+            metrics,
+            workers,
+            client,
+            owner,
+        })
+    }
+
+    /// Polls until `stopped` fires.
+    pub async fn run(self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        let names: Vec<String> = self
+            .config
+            .grafana
+            .oncall
+            .schedules
+            .keys()
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        let tick = (self.config.schedules.poll_interval.0 / 4)
+            .clamp(Duration::from_millis(50), Duration::from_secs(5));
+        loop {
+            match self.store.ensure_schedules(&names).await {
+                Ok(()) => break,
+                Err(err) => tracing::warn!(error = %err, "cannot register schedules yet"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(tick) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+        loop {
+            match self
+                .store
+                .claim_due_schedules(&names, &self.owner, POLL_HOLD)
+                .await
+            {
+                Ok(due) => {
+                    for state in due {
+                        self.poll(state).await;
+                    }
+                }
+                Err(err) => tracing::debug!(error = %err, "schedule polling skipped"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(tick) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    async fn poll(&self, state: ScheduleState) {
+        let name = state.name.clone();
+        let Some(schedule) = self.config.grafana.oncall.schedules.get(&name) else {
+            return;
+        };
+        let interval = self.config.schedules.poll_interval.0;
+        match self.poll_once(schedule, &state).await {
+            Ok(outcome) => self.metrics.schedule_poll(&name, outcome),
+            Err((kind, error)) => {
+                self.metrics.schedule_poll(&name, kind);
+                tracing::warn!(schedule = %name, %error, "schedule poll failed; keeping the last known on-call set");
+                if let Err(err) = self
+                    .store
+                    .fail_poll(&name, &self.owner, &error, interval)
+                    .await
+                {
+                    tracing::warn!(schedule = %name, error = %err, "cannot record the failed poll");
+                }
+            }
+        }
+    }
+
+    async fn poll_once(
+        &self,
+        schedule: &ScheduleConfig,
+        state: &ScheduleState,
+    ) -> Result<&'static str, (&'static str, String)> {
+        let url = export_url(&self.config, schedule);
+        let fetched = fetch::conditional_get(
+            &self.client,
+            &url,
+            state.etag.as_deref(),
+            state.last_modified.as_deref(),
+        )
+        .await
+        .map_err(|err| ("fetch_error", err.to_string()))?;
+        let (body, etag, last_modified, outcome) = match fetched {
+            Fetched::NotModified => match &state.body {
+                Some(body) => (
+                    body.clone(),
+                    state.etag.clone(),
+                    state.last_modified.clone(),
+                    "not_modified",
+                ),
+                None => {
+                    return Err((
+                        "fetch_error",
+                        "304 Not Modified with no export kept".to_owned(),
+                    ))
+                }
+            },
+            Fetched::Body {
+                text,
+                etag,
+                last_modified,
+            } => (text, etag, last_modified, "ok"),
+        };
+        let calendar = parse(&body).map_err(|err| ("parse_error", err.to_string()))?;
+        let now = Utc::now();
+        let (shifts, errors) = occurrences(
+            &calendar,
+            now - chrono::Duration::days(8),
+            now + chrono::Duration::days(8),
+        );
+        for error in errors.iter().chain(&calendar.skipped) {
+            tracing::warn!(schedule = %state.name, %error, "part of the export was not understood");
+        }
+        let current = on_call_at(&shifts, now);
+        if let Some(previous) = &state.on_call {
+            self.announce_changes(schedule, &state.name, previous, &current, &shifts, now)
+                .await;
+        } else {
+            tracing::info!(schedule = %state.name, on_call = ?current, "first poll: on-call set recorded without announcing");
+        }
+        self.store
+            .finish_poll(
+                &state.name,
+                &self.owner,
+                PollResult {
+                    on_call: &current,
+                    body: &body,
+                    etag: etag.as_deref(),
+                    last_modified: last_modified.as_deref(),
+                },
+                self.config.schedules.poll_interval.0,
+            )
+            .await
+            .map_err(|err| ("store_error", err.to_string()))?;
+        Ok(outcome)
+    }
+
+    async fn announce_changes(
+        &self,
+        schedule: &ScheduleConfig,
+        key: &str,
+        previous: &[String],
+        current: &[String],
+        shifts: &[Occurrence],
+        now: DateTime<Utc>,
+    ) {
+        let before: BTreeSet<&String> = previous.iter().collect();
+        let after: BTreeSet<&String> = current.iter().collect();
+        let title = if schedule.name.is_empty() {
+            key
+        } else {
+            schedule.name.as_str()
+        };
+        for person in before.difference(&after) {
+            let at = ended(shifts, person, now);
+            let message = format!("Your on-call shift for {title} is over.");
+            self.announce(schedule, key, person, "end", at, message)
+                .await;
+        }
+        for person in after.difference(&before) {
+            let at = began(shifts, person, now);
+            let until = ends(shifts, person, now);
+            let message = format!(
+                "You are on call for {title} now, until {} UTC.",
+                until.format("%Y-%m-%d %H:%M")
+            );
+            self.announce(schedule, key, person, "start", at, message)
+                .await;
+        }
+    }
+
+    async fn announce(
+        &self,
+        schedule: &ScheduleConfig,
+        key: &str,
+        person: &str,
+        kind: &'static str,
+        at: DateTime<Utc>,
+        message: String,
+    ) {
+        let user = match self.store.find_active_by_username_or_email(person).await {
+            Ok(user) => user,
+            Err(err) => {
+                tracing::warn!(schedule = %key, error = %err, "cannot look up the person on call");
+                None
+            }
+        };
+        if user.is_none() {
+            tracing::warn!(schedule = %key, person, "nobody with this username or email: the shift change is recorded, not sent");
+            self.metrics.schedule_poll(key, "unknown_user");
+        }
+        let notification = match (schedule.transport, &user) {
+            (ScheduleTransport::Local, Some(user)) => Some(NewNotification {
+                channel: Channel::Shift,
+                user_id: Some(user.id.clone()),
+                recipient_email: Some(user.email.clone()),
+                message,
+                payload: serde_json::json!({"source": "schedule", "schedule": key, "event": kind, "at": at.to_rfc3339()}),
+            }),
+            _ => None,
+        };
+        let transition = Transition {
+            schedule: key,
+            username: person,
+            kind,
+            at,
+        };
+        match self
+            .store
+            .announce_transition(transition, notification)
+            .await
+        {
+            Ok(Some(id)) => {
+                tracing::info!(schedule = %key, person, kind, %at, notification = ?id, "shift change announced");
+                self.workers.wake();
+            }
+            Ok(None) => {
+                tracing::debug!(schedule = %key, person, kind, "shift change already announced")
+            }
+            Err(err) => {
+                tracing::warn!(schedule = %key, error = %err, "cannot record the shift change; the next poll tries again")
+            }
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Shift changes from a changing export: announced once, by the right replica, across
+//! restarts, and never from a broken download.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::sink::Sink;
+use common::*;
+use emu_oncall::store::users::Role;
+use emu_oncall::store::Store;
+
+/// An export shaped like OnCall's: one VEVENT per piece of final shift.
+fn export(shifts: &[(DateTime<Utc>, DateTime<Utc>, &str)]) -> String {
+    let mut text = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID://Grafana Labs//Grafana On-Call//\r\nCALSCALE:GREGORIAN\r\nX-WR-CALNAME:Primary\r\nX-WR-TIMEZONE:UTC\r\n",
+    );
+    for (n, (start, end, who)) in shifts.iter().enumerate() {
+        text.push_str(&format!(
+            "BEGIN:VEVENT\r\nSUMMARY:{who}\r\nDTSTART;VALUE=DATE-TIME:{}\r\nDTEND;VALUE=DATE-TIME:{}\r\nDTSTAMP;VALUE=DATE-TIME:20260323T001500Z\r\nUID:OSHIFT{n}-{}\r\nPRIORITY:0\r\nEND:VEVENT\r\n",
+            start.format("%Y%m%dT%H%M%SZ"),
+            end.format("%Y%m%dT%H%M%SZ"),
+            start.format("%Y%m%d%H%S"),
+        ));
+    }
+    text.push_str("END:VCALENDAR\r\n");
+    text
+}
+
+struct Tracking {
+    export: Sink,
+    pages: Sink,
+    _plugins: tempfile::TempDir,
+    settings: Vec<(String, String)>,
+}
+
+async fn tracking() -> Tracking {
+    let export = Sink::start().await;
+    let pages = Sink::start().await;
+    let plugins = plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
+    let settings = vec![
+        (
+            "EMU_ONCALL_APP__PLUGINS_DIR".to_owned(),
+            plugins.path().display().to_string(),
+        ),
+        (
+            "EMU_ONCALL_PLUGIN__WEBHOOK__URL".to_owned(),
+            format!("{}/pages", pages.url),
+        ),
+        (
+            "EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS".to_owned(),
+            "127.0.0.1".to_owned(),
+        ),
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__URL".to_owned(),
+            export.url.clone(),
+        ),
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__NAME".to_owned(),
+            "Primary".to_owned(),
+        ),
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__ICAL_URL".to_owned(),
+            "api/v1/schedules/SPRIMARY/export?token=export-token".to_owned(),
+        ),
+        (
+            "EMU_ONCALL_SCHEDULES__POLL_INTERVAL".to_owned(),
+            "200ms".to_owned(),
+        ),
+        (
+            "EMU_ONCALL_DELIVERY__POLL_INTERVAL".to_owned(),
+            "50ms".to_owned(),
+        ),
+    ];
+    Tracking {
+        export,
+        pages,
+        _plugins: plugins,
+        settings,
+    }
+}
+
+impl Tracking {
+    async fn server_on(&self, db_url: &str) -> TestServer {
+        let settings: Vec<(&str, &str)> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        start_server_on(db_url, &settings).await
+    }
+
+    /// (recipient email, message) of every page sent so far.
+    fn pages(&self) -> Vec<(String, String)> {
+        self.pages
+            .requests()
+            .iter()
+            .map(|r| {
+                let body = r.json();
+                (
+                    body["recipient"]["email"].as_str().unwrap().to_owned(),
+                    body["message"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+async fn polls_done(store: &Store, limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    let start = store
+        .list_schedules()
+        .await
+        .ok()
+        .and_then(|s| s.first().and_then(|s| s.last_polled_at.or(s.last_error_at)));
+    while std::time::Instant::now() < deadline {
+        if let Ok(states) = store.list_schedules().await {
+            if let Some(state) = states.first() {
+                let latest = state.last_polled_at.max(state.last_error_at);
+                if latest.is_some() && latest > start {
+                    return true;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+async fn on_call(store: &Store) -> Option<Vec<String>> {
+    store
+        .list_schedules()
+        .await
+        .unwrap()
+        .first()
+        .and_then(|state| state.on_call.clone())
+}
+
+async fn people(store: &Store) {
+    add_user(
+        store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        Role::User,
+    )
+    .await;
+    add_user(
+        store,
+        "bob@example.com",
+        "bob",
+        Some("+4915100000002"),
+        Role::User,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handovers_gaps_and_broken_downloads() {
+    let tracking = tracking().await;
+    let now = Utc::now();
+    let hour = chrono::Duration::hours(1);
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour, now + hour, "alice")]));
+    let db = fresh_database().await;
+    let server = tracking.server_on(&db).await;
+    let store = &server.store;
+    people(store).await;
+    assert!(
+        eventually_async(|| async { on_call(store).await == Some(vec!["alice".to_owned()]) }).await,
+        "first poll never stored"
+    );
+    assert!(polls_done(store, Duration::from_secs(5)).await);
+    assert!(
+        tracking.pages().is_empty(),
+        "the first poll must not announce: {:?}",
+        tracking.pages()
+    );
+    let request = &tracking.export.requests()[0];
+    assert_eq!(
+        request.path, "/api/v1/schedules/SPRIMARY/export?token=export-token",
+        "relative to grafana.oncall.url"
+    );
+
+    // An override hands the shift to bob.
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour, now + hour, "bob")]));
+    assert!(
+        tracking
+            .pages
+            .wait_for(2, Duration::from_secs(10))
+            .await
+            .len()
+            >= 2,
+        "no handover announced"
+    );
+    let mut pages = tracking.pages();
+    pages.sort();
+    assert_eq!(pages[0].0, "alice@example.com");
+    assert!(
+        pages[0].1.contains("shift for Primary is over"),
+        "{pages:?}"
+    );
+    assert_eq!(pages[1].0, "bob@example.com");
+    assert!(
+        pages[1].1.contains("You are on call for Primary now"),
+        "{pages:?}"
+    );
+    assert!(
+        polls_done(store, Duration::from_secs(5)).await
+            && polls_done(store, Duration::from_secs(5)).await
+    );
+    assert_eq!(tracking.pages().len(), 2, "announced twice");
+
+    // A broken download changes nothing: no false "off duty".
+    tracking.export.respond_with("<html>502 Bad Gateway</html>");
+    assert!(
+        eventually_async(|| async {
+            store.list_schedules().await.unwrap()[0]
+                .last_error
+                .is_some()
+        })
+        .await
+    );
+    tracking.export.fail_next(3, 503);
+    assert!(polls_done(store, Duration::from_secs(5)).await);
+    assert_eq!(on_call(store).await, Some(vec!["bob".to_owned()]));
+    assert_eq!(tracking.pages().len(), 2);
+    let metrics = client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"emu_oncall_schedule_polls_total{schedule="primary",outcome="parse_error"}"#
+        ),
+        "{metrics}"
+    );
+
+    // A gap: nobody on call; bob is told, nobody else.
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour * 3, now - hour * 2, "bob")]));
+    assert!(
+        tracking
+            .pages
+            .wait_for(3, Duration::from_secs(10))
+            .await
+            .len()
+            >= 3
+    );
+    let last = tracking.pages().pop().unwrap();
+    assert_eq!(last.0, "bob@example.com");
+    assert!(last.1.contains("is over"));
+    assert!(
+        polls_done(store, Duration::from_secs(5)).await
+            && polls_done(store, Duration::from_secs(5)).await
+    );
+    assert_eq!(tracking.pages().len(), 3);
+    assert_eq!(on_call(store).await, Some(vec![]));
+}
+
+#[tokio::test]
+async fn a_handover_during_downtime_is_announced_once_after_restart() {
+    let tracking = tracking().await;
+    let now = Utc::now();
+    let hour = chrono::Duration::hours(1);
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour, now + hour, "alice")]));
+    let db = fresh_database().await;
+    let first = tracking.server_on(&db).await;
+    people(&first.store).await;
+    assert!(
+        eventually_async(|| async {
+            on_call(&first.store).await == Some(vec!["alice".to_owned()])
+        })
+        .await
+    );
+    first.stop().await;
+
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour, now + hour, "bob")]));
+    let second = tracking.server_on(&db).await;
+    assert!(
+        tracking
+            .pages
+            .wait_for(2, Duration::from_secs(10))
+            .await
+            .len()
+            >= 2,
+        "the handover was not announced after the restart"
+    );
+    assert!(
+        polls_done(&second.store, Duration::from_secs(5)).await
+            && polls_done(&second.store, Duration::from_secs(5)).await
+    );
+    second.stop().await;
+    let third = tracking.server_on(&db).await;
+    assert!(
+        polls_done(&third.store, Duration::from_secs(5)).await
+            && polls_done(&third.store, Duration::from_secs(5)).await
+    );
+    assert_eq!(
+        tracking.pages().len(),
+        2,
+        "announced again after another restart"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_announce_each_change_once_and_share_the_polling() {
+    let tracking = tracking().await;
+    let now = Utc::now();
+    let hour = chrono::Duration::hours(1);
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour, now + hour, "alice")]));
+    let db = fresh_database().await;
+    let first = tracking.server_on(&db).await;
+    let second = tracking.server_on(&db).await;
+    people(&first.store).await;
+    assert!(
+        eventually_async(|| async {
+            on_call(&first.store).await == Some(vec!["alice".to_owned()])
+        })
+        .await
+    );
+    let polled_before = tracking.export.requests().len();
+    assert!(polls_done(&first.store, Duration::from_secs(5)).await);
+    assert!(polls_done(&first.store, Duration::from_secs(5)).await);
+    let polls = tracking.export.requests().len() - polled_before;
+    assert!(
+        polls <= 3,
+        "both replicas polled every interval: {polls} polls"
+    );
+
+    // Two handovers in a row: each change once.
+    tracking
+        .export
+        .respond_with(&export(&[(now - hour, now + hour, "bob")]));
+    assert!(
+        tracking
+            .pages
+            .wait_for(2, Duration::from_secs(10))
+            .await
+            .len()
+            >= 2
+    );
+    tracking.export.respond_with(&export(&[
+        (now - hour, now + hour, "alice"),
+        (now - hour, now + hour, "bob"),
+    ]));
+    assert!(
+        tracking
+            .pages
+            .wait_for(3, Duration::from_secs(10))
+            .await
+            .len()
+            >= 3
+    );
+    for _ in 0..3 {
+        assert!(polls_done(&first.store, Duration::from_secs(5)).await);
+    }
+    let pages = tracking.pages();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_eq!(
+        pages
+            .iter()
+            .filter(|(email, m)| email == "alice@example.com" && m.contains("on call"))
+            .count(),
+        1
+    );
+    drop(second);
+}
+
+async fn eventually_async<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
