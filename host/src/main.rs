@@ -59,7 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Schedules(command) => {
                 logging::init_cli("warn");
-                cli::schedules::run(command).await
+                cli::schedules::run(&config, command).await
             }
             Command::Notifications(command) => {
                 logging::init_cli("warn");

@@ -265,6 +265,33 @@ async fn handovers_gaps_and_broken_downloads() {
     );
     assert_eq!(tracking.pages().len(), 3);
     assert_eq!(on_call(store).await, Some(vec![]));
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .args(["--db-url", &db, "schedules", "list", "--json"])
+        .envs(
+            tracking
+                .settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .env("EMU_ONCALL_APP__AUTH_TOKEN", ENGINE_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed[0]["schedule"], "primary");
+    assert_eq!(listed[0]["on_call"], serde_json::json!([]));
+    assert!(listed[0]["last_polled_at"].is_string());
+    assert!(
+        !stdout.contains("export-token"),
+        "the export token leaked: {stdout}"
+    );
 }
 
 #[tokio::test]

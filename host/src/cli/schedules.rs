@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use emu_oncall::config::Config;
 use emu_oncall::schedules::{fetch, occurrences, on_call_at, parse};
 
 #[derive(Debug, Subcommand)]
@@ -19,10 +20,64 @@ pub enum SchedulesCommand {
         #[arg(long = "at", value_name = "RFC3339")]
         at: Vec<String>,
     },
+    /// The configured schedules with their last poll, who is on call and the last error.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-pub async fn run(command: SchedulesCommand) -> anyhow::Result<()> {
-    let SchedulesCommand::Oncall { ical, at } = command;
+pub async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
+    let store = emu_oncall::app::connect_and_migrate(config).await?;
+    let states = store.list_schedules().await?;
+    let mut rows = Vec::new();
+    for (key, schedule) in &config.grafana.oncall.schedules {
+        let state = states.iter().find(|state| &state.name == key);
+        rows.push(serde_json::json!({
+            "schedule": key,
+            "name": schedule.name,
+            "transport": format!("{:?}", schedule.transport).to_lowercase(),
+            "url": fetch::redacted(&emu_oncall::schedules::export_url(config, schedule)),
+            "last_polled_at": state.and_then(|s| s.last_polled_at),
+            "on_call": state.and_then(|s| s.on_call.clone()),
+            "last_error": state.and_then(|s| s.last_error.clone()),
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no schedules configured (grafana.oncall.schedules.<NAME>.ical_url)");
+    }
+    for row in rows {
+        println!(
+            "{}: on call {}; last poll {}; {}",
+            row["schedule"].as_str().unwrap_or(""),
+            row["on_call"]
+                .as_array()
+                .map(|names| names
+                    .iter()
+                    .filter_map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .map(|s| if s.is_empty() { "nobody".to_owned() } else { s })
+                .unwrap_or_else(|| "unknown".to_owned()),
+            row["last_polled_at"].as_str().unwrap_or("never"),
+            row["last_error"]
+                .as_str()
+                .map(|e| format!("last error: {e}"))
+                .unwrap_or_else(|| "ok".to_owned())
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(config: &Config, command: SchedulesCommand) -> anyhow::Result<()> {
+    let (ical, at) = match command {
+        SchedulesCommand::List { json } => return list(config, json).await,
+        SchedulesCommand::Oncall { ical, at } => (ical, at),
+    };
     let instants: Vec<DateTime<Utc>> = if at.is_empty() {
         vec![Utc::now()]
     } else {
