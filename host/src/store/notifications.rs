@@ -176,6 +176,28 @@ pub struct NotificationFilter {
     pub limit: i64,
 }
 
+/// Inserts `new` as a pending notification inside the caller's transaction.
+pub(super) async fn insert(
+    tx: &tokio_postgres::Transaction<'_>,
+    new: &NewNotification,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::new_v4();
+    tx.execute(
+        "INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &id,
+            &new.channel.as_str(),
+            &new.user_id,
+            &new.recipient_email,
+            &new.message,
+            &new.payload,
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
 impl Store {
     /// Commits the notification, counting it against `daily_limit` (0: none) for its user.
     pub async fn accept_notification(
@@ -190,20 +212,7 @@ impl Store {
                 return Ok(Accepted::LimitExceeded);
             }
         }
-        let id = Uuid::new_v4();
-        tx.execute(
-            "INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &id,
-                &new.channel.as_str(),
-                &new.user_id,
-                &new.recipient_email,
-                &new.message,
-                &new.payload,
-            ],
-        )
-        .await?;
+        let id = insert(&tx, &new).await?;
         tx.commit().await?;
         Ok(Accepted::Stored(id))
     }

@@ -177,20 +177,7 @@ impl Store {
         }
         let mut id = None;
         if let Some(new) = notification {
-            let notification_id = Uuid::new_v4();
-            tx.execute(
-                "INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &notification_id,
-                    &new.channel.as_str(),
-                    &new.user_id,
-                    &new.recipient_email,
-                    &new.message,
-                    &new.payload,
-                ],
-            )
-            .await?;
+            let notification_id = super::notifications::insert(&tx, &new).await?;
             tx.execute(
                 "UPDATE shift_events SET notification = $5
                  WHERE schedule = $1 AND username = $2 AND kind = $3 AND at = $4",
