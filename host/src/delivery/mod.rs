@@ -212,7 +212,7 @@ impl Deliverer {
         loop {
             match self
                 .store
-                .settle_notification(id, &self.owner, clone_settlement(&settlement))
+                .settle_notification(id, &self.owner, settlement)
                 .await
             {
                 Ok(true) => return Ok(()),
@@ -366,21 +366,6 @@ impl Deliverer {
         )
         .await?;
         Ok(RoundResult::Delivered)
-    }
-}
-
-fn clone_settlement<'a>(settlement: &Settlement<'a>) -> Settlement<'a> {
-    match settlement {
-        Settlement::Delivered { by } => Settlement::Delivered { by },
-        Settlement::Retry { error, retry_at } => Settlement::Retry {
-            error,
-            retry_at: *retry_at,
-        },
-        Settlement::Dead { error } => Settlement::Dead { error },
-        Settlement::Unclaim { reason, retry_at } => Settlement::Unclaim {
-            reason,
-            retry_at: *retry_at,
-        },
     }
 }
 

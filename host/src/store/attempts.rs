@@ -19,6 +19,7 @@ pub struct Attempt {
 }
 
 /// How a delivery round ended, as stored.
+#[derive(Debug, Clone, Copy)]
 pub enum Settlement<'a> {
     Delivered {
         by: &'a str,
