@@ -21,6 +21,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    emu_oncall::schedules::fetch::install_crypto_provider();
     let config = config::load(cli.config.as_deref(), std::env::vars(), &cli.overrides())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

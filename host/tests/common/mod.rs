@@ -142,6 +142,8 @@ pub async fn add_user(
 }
 
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a default TLS provider (see schedules::fetch).
+    emu_oncall::schedules::fetch::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
