@@ -30,7 +30,9 @@ impl Workers {
             wake: Arc::new(Notify::new()),
             stop,
         });
-        tokio::spawn(poll(workers.clone(), stopped));
+        // Tracked like the rounds, so shutdown also waits for a claim in progress:
+        // a claim that landed after the hand-back would stay leased.
+        workers.tracker.spawn(poll(workers.clone(), stopped));
         workers
     }
 
@@ -96,8 +98,11 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
         if *stopped.borrow() {
             return;
         }
-        // Claim as long as there is due work and a free worker.
+        // Claim as long as there is due work and a free worker, and no stop was asked.
         loop {
+            if *stopped.borrow() {
+                return;
+            }
             let free = slots.available_permits();
             if free == 0 {
                 break;
