@@ -1,7 +1,7 @@
 //! The engine's calls, one test per row of the contract's checklist, shaped as the
 //! engine sends them (see the appendix of the API contract).
 
-mod common;
+use crate::common;
 
 use common::*;
 use emu_oncall::store::notifications::{NotificationFilter, Status};

@@ -1,7 +1,7 @@
 //! Shift changes from a changing export: announced once, by the right replica, across
 //! restarts, and never from a broken download.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Migrations on a real PostgreSQL, including replicas starting at the same moment.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

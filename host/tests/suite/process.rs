@@ -1,6 +1,6 @@
 //! The server as an operator runs it: a real process, its log file, its stop signal.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! Replacing plugin files while notifications flow.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! No notification lost: retries, dead letters, several replicas, killed replicas,
 //! a lost database, and the heartbeat watchdog.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The `emu-oncall` commands an operator types, run as a real process.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Output};

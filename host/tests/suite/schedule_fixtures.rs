@@ -1,7 +1,7 @@
 //! "Who is on call at t" against the answer keys: exports made by the real OnCall engine,
 //! and recurring feeds whose keys come from an independent implementation.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, Utc};
 use emu_oncall::schedules::{occurrences, on_call_at, parse};

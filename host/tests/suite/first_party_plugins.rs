@@ -1,7 +1,7 @@
 //! The first-party notifiers, each against a local server standing in for its provider,
 //! checking the exact request the provider would get.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Delivery through real WebAssembly plugins built from this repository, to a local sink.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The operators' API under /admin/api/v1.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,0 +1,19 @@
+//! The integration tests, in one binary.
+//!
+//! Each test binary links all of wasmtime; one binary instead of a dozen keeps the
+//! build's disk use and link time small enough for CI.
+
+mod common;
+
+mod admin_api;
+mod cli;
+mod cloud_api;
+mod config;
+mod durable_delivery;
+mod first_party_plugins;
+mod hot_swap;
+mod migrations;
+mod plugins;
+mod process;
+mod schedule_fixtures;
+mod schedule_tracking;
