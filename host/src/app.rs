@@ -35,7 +35,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
         store.clone(),
         metrics,
         registry,
-    ));
+    )?);
     tokio::spawn(crate::heartbeat::watchdog(
         store,
         config,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod delivery;
 pub mod heartbeat;
 pub mod ids;
+pub mod incidents;
 pub mod logging;
 pub mod metrics;
 pub mod phone;

@@ -24,15 +24,15 @@ impl AppState {
         store: Store,
         metrics: Arc<Metrics>,
         registry: Arc<PluginRegistry>,
-    ) -> Self {
-        let deliverer = Deliverer::new(store.clone(), registry, metrics.clone(), config.clone());
+    ) -> anyhow::Result<Self> {
+        let deliverer = Deliverer::new(store.clone(), registry, metrics.clone(), config.clone())?;
         let workers = Workers::start(deliverer, config.clone());
-        AppState {
+        Ok(AppState {
             config,
             store,
             metrics,
             workers,
-        }
+        })
     }
 
     pub fn registry(&self) -> &Arc<PluginRegistry> {

@@ -92,14 +92,31 @@ pub struct GrafanaConfig {
     pub oncall: OnCallConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OnCallConfig {
     pub url: String,
     pub header_token: String,
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub incident_details: bool,
+    /// Limit for one incident-details lookup (it never delays the engine's answer).
+    pub details_timeout: ConfigDuration,
+    /// How long a read of the newest alert groups serves later lookups.
+    pub details_cache: ConfigDuration,
     pub schedules: BTreeMap<String, ScheduleConfig>,
+}
+
+impl Default for OnCallConfig {
+    fn default() -> Self {
+        OnCallConfig {
+            url: String::new(),
+            header_token: String::new(),
+            incident_details: false,
+            details_timeout: ConfigDuration::secs(2),
+            details_cache: ConfigDuration::secs(10),
+            schedules: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -237,6 +254,8 @@ pub struct SchedulePolling {
     pub poll_interval: ConfigDuration,
     /// Limit for one fetch.
     pub fetch_timeout: ConfigDuration,
+    /// Limit for one POST to a `callback` schedule's `callback_url`.
+    pub callback_timeout: ConfigDuration,
 }
 
 impl Default for SchedulePolling {
@@ -244,6 +263,7 @@ impl Default for SchedulePolling {
         SchedulePolling {
             poll_interval: ConfigDuration::secs(60),
             fetch_timeout: ConfigDuration::secs(10),
+            callback_timeout: ConfigDuration::secs(10),
         }
     }
 }

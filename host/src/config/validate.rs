@@ -181,6 +181,29 @@ impl Config {
                     "is required when transport = \"callback\"",
                 ));
             }
+            let callback = schedule.callback_url.trim();
+            let is_url = callback.starts_with("http://") || callback.starts_with("https://");
+            if !callback.is_empty() && !is_url {
+                return Err(ConfigError::invalid(
+                    &key("callback_url"),
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        let oncall = &self.grafana.oncall;
+        if oncall.incident_details {
+            if oncall.url.is_empty() {
+                return Err(ConfigError::invalid(
+                    "grafana.oncall.url",
+                    "is required when grafana.oncall.incident_details = true",
+                ));
+            }
+            if oncall.header_token.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    "grafana.oncall.header_token",
+                    "is required when grafana.oncall.incident_details = true (an OnCall API token)",
+                ));
+            }
         }
         Ok(self)
     }

@@ -1,6 +1,9 @@
 //! The notification as the plugin contract carries it.
 
-use crate::plugins::{loaded_channel, WitNotification, WitRecipient};
+use serde_json::Value;
+
+use crate::incidents::AlertGroupDetails;
+use crate::plugins::{loaded_channel, WitAlertGroup, WitNotification, WitRecipient};
 use crate::store::notifications::Notification;
 use crate::store::users::User;
 
@@ -11,7 +14,64 @@ fn attribute_text(value: &serde_json::Value) -> String {
     }
 }
 
-pub fn to_wit(notification: &Notification, user: Option<&User>, attempt: i32) -> WitNotification {
+fn alert_group_to_wit(details: AlertGroupDetails) -> WitAlertGroup {
+    WitAlertGroup {
+        id: details.id,
+        number: details.number,
+        title: details.title,
+        state: details.state,
+        integration: details.integration,
+        permalink: details.permalink,
+        labels: details.labels,
+        started_at: details.started_at,
+    }
+}
+
+/// How urgent a push is, from its firebase `data.type`.
+fn push_severity(kind: &str) -> &'static str {
+    match kind {
+        "oncall.critical_message" => "critical",
+        "oncall.info" => "info",
+        _ => "normal",
+    }
+}
+
+/// The alert group of a relayed push: its id and title from the firebase message, its
+/// severity as the `severity` label. `None` for pushes about no alert group (info
+/// pushes, test pushes).
+pub fn push_alert_group(message: &Value) -> Option<AlertGroupDetails> {
+    let data = message.get("data")?;
+    let text = |key: &str| {
+        data.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    };
+    let id = text("alertGroupId").or_else(|| text("alert_group_id"))?;
+    let title = message
+        .pointer("/apns/payload/aps/alert/title")
+        .and_then(Value::as_str)
+        .or_else(|| text("title"))
+        .unwrap_or_default();
+    let severity = push_severity(text("type").unwrap_or_default());
+    Some(AlertGroupDetails {
+        id: id.to_owned(),
+        number: None,
+        title: title.to_owned(),
+        state: String::new(),
+        integration: String::new(),
+        permalink: String::new(),
+        labels: vec![("severity".to_owned(), severity.to_owned())],
+        started_at: None,
+    })
+}
+
+pub fn to_wit(
+    notification: &Notification,
+    user: Option<&User>,
+    attempt: i32,
+    alert_group: Option<AlertGroupDetails>,
+) -> WitNotification {
     let recipient = match user {
         Some(user) => WitRecipient {
             id: user.id.clone(),
@@ -41,8 +101,42 @@ pub fn to_wit(notification: &Notification, user: Option<&User>, attempt: i32) ->
         channel: loaded_channel(notification.channel),
         recipient,
         message: notification.message.clone(),
-        alert_group: None,
+        alert_group: alert_group.map(alert_group_to_wit),
         attempt: u32::try_from(attempt).unwrap_or(1).max(1),
         created_at: notification.created_at.to_rfc3339(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_critical_push_carries_its_group_title_and_severity() {
+        let message = serde_json::json!({
+            "token": "device",
+            "data": {"type": "oncall.critical_message", "alertGroupId": "IABC", "title": "data title"},
+            "apns": {"payload": {"aps": {"alert": {"title": "Disk full", "body": "web-1"}}}}
+        });
+        let group = push_alert_group(&message).unwrap();
+        assert_eq!(group.id, "IABC");
+        assert_eq!(group.title, "Disk full");
+        assert_eq!(
+            group.labels,
+            vec![("severity".to_owned(), "critical".to_owned())]
+        );
+    }
+
+    #[test]
+    fn the_recorded_test_push_and_info_pushes() {
+        let recorded = serde_json::json!({"android": {"priority": "high"}, "data": {"alert_group_id": "1", "title": "Test push"}, "token": "registration-id"});
+        let group = push_alert_group(&recorded).unwrap();
+        assert_eq!(
+            (group.id.as_str(), group.title.as_str()),
+            ("1", "Test push")
+        );
+        assert_eq!(group.labels[0].1, "normal");
+        let info = serde_json::json!({"token": "t", "data": {"type": "oncall.info", "title": "You are on call"}});
+        assert_eq!(push_alert_group(&info), None);
     }
 }

@@ -3,6 +3,7 @@
 //! and a crashed replica's work is taken over.
 
 mod backoff;
+mod callback;
 mod message;
 mod route;
 mod worker;
@@ -14,10 +15,11 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::config::{Config, RouteMode};
+use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
 use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, WitNotification};
 use crate::store::attempts::{Claim, NewAttempt, Settlement};
-use crate::store::notifications::Notification;
+use crate::store::notifications::{Channel, Notification};
 use crate::store::{Store, StoreError};
 
 pub use route::Plan;
@@ -45,6 +47,16 @@ pub struct Deliverer {
     metrics: Arc<Metrics>,
     config: Arc<Config>,
     owner: Arc<str>,
+    /// For `callback` schedules' POSTs.
+    http: reqwest::Client,
+    /// Set when `grafana.oncall.incident_details` is on.
+    details: Option<Arc<IncidentDetails>>,
+}
+
+/// Who made an attempt, as recorded with it.
+struct Sender<'a> {
+    name: &'a str,
+    version: &'a str,
 }
 
 impl Deliverer {
@@ -53,20 +65,24 @@ impl Deliverer {
         registry: Arc<PluginRegistry>,
         metrics: Arc<Metrics>,
         config: Arc<Config>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
+        let http = callback::client(config.schedules.callback_timeout.0)?;
+        let details = IncidentDetails::from_config(&config.grafana.oncall)?.map(Arc::new);
         let owner = format!(
             "{}-{}-{}",
             hostname(),
             std::process::id(),
             crate::ids::short_random()
         );
-        Deliverer {
+        Ok(Deliverer {
             store,
             registry,
             metrics,
             config,
             owner: Arc::from(owner),
-        }
+            http,
+            details,
+        })
     }
 
     pub fn registry(&self) -> &Arc<PluginRegistry> {
@@ -104,6 +120,11 @@ impl Deliverer {
                 claim.id
             )));
         };
+        if let Some(callback) = callback::Callback::of(&notification) {
+            return self
+                .callback_round(&notification, &callback, claim.attempt)
+                .await;
+        }
         let user = match &notification.user_id {
             Some(user_id) => self.store.find_user(user_id).await?,
             None => None,
@@ -133,7 +154,8 @@ impl Deliverer {
             .await?;
             return Ok(RoundResult::Waiting(reason));
         }
-        let message = message::to_wit(&notification, user.as_ref(), claim.attempt);
+        let alert_group = self.alert_group_for(&notification).await;
+        let message = message::to_wit(&notification, user.as_ref(), claim.attempt, alert_group);
         let result = match plan.mode {
             RouteMode::Failover => {
                 self.failover(&notification, &plan.plugins, &message, claim.attempt)
@@ -158,10 +180,77 @@ impl Deliverer {
             // lease is someone else's to settle.
             other => other,
         };
-        if let RoundResult::Dead(error) = &result {
-            tracing::error!(notification = %claim.id, attempt = claim.attempt, %error, "notification is dead: nothing more will be tried unless retried by hand");
+        Ok(Self::log_if_dead(claim.id, claim.attempt, result))
+    }
+
+    /// The alert group a notification is about: from the OnCall API for the engine's
+    /// texts (when incident details are on), from the message itself for pushes.
+    async fn alert_group_for(&self, notification: &Notification) -> Option<AlertGroupDetails> {
+        match notification.channel {
+            Channel::Sms | Channel::Call => {
+                self.details.as_ref()?.lookup(&notification.message).await
+            }
+            Channel::Push => message::push_alert_group(&notification.payload),
+            Channel::Shift | Channel::Test => None,
         }
-        Ok(result)
+    }
+
+    fn log_if_dead(id: Uuid, attempt: i32, result: RoundResult) -> RoundResult {
+        if let RoundResult::Dead(error) = &result {
+            tracing::error!(notification = %id, attempt, %error, "notification is dead: nothing more will be tried unless retried by hand");
+        }
+        result
+    }
+
+    /// A round for a `callback` schedule's shift change: one POST, with the same
+    /// retries, dead letters and attempt records as a plugin delivery.
+    async fn callback_round(
+        &self,
+        notification: &Notification,
+        callback: &callback::Callback<'_>,
+        attempt: i32,
+    ) -> Result<RoundResult, StoreError> {
+        let url = match callback.url(&self.config) {
+            Ok(url) => url,
+            Err(error) => {
+                self.settle(notification.id, Settlement::Dead { error: &error })
+                    .await?;
+                return Ok(Self::log_if_dead(
+                    notification.id,
+                    attempt,
+                    RoundResult::Dead(error),
+                ));
+            }
+        };
+        let started = Instant::now();
+        let outcome = callback::post(&self.http, url, callback.body).await;
+        let sender = Sender {
+            name: callback::SENDER,
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        self.record(notification, &sender, attempt, &outcome, started)
+            .await?;
+        let result = match outcome {
+            Outcome::Delivered(_) => {
+                self.settle(
+                    notification.id,
+                    Settlement::Delivered {
+                        by: callback::SENDER,
+                    },
+                )
+                .await?;
+                RoundResult::Delivered
+            }
+            Outcome::Retryable(error) => {
+                self.retry_or_give_up(notification, attempt, error).await?
+            }
+            Outcome::Permanent(error) => {
+                self.settle(notification.id, Settlement::Dead { error: &error })
+                    .await?;
+                RoundResult::Dead(error)
+            }
+        };
+        Ok(Self::log_if_dead(notification.id, attempt, result))
     }
 
     fn past_max_age(&self, notification: &Notification) -> Option<String> {
@@ -248,8 +337,26 @@ impl Deliverer {
         }
         let started = Instant::now();
         let outcome = plugin.notify(message).await;
+        let sender = Sender {
+            name: &plugin.name,
+            version: &plugin.info.version,
+        };
+        self.record(notification, &sender, attempt, &outcome, started)
+            .await?;
+        Ok(Some(outcome))
+    }
+
+    /// Counts, logs and records one attempt.
+    async fn record(
+        &self,
+        notification: &Notification,
+        sender: &Sender<'_>,
+        attempt: i32,
+        outcome: &Outcome,
+        started: Instant,
+    ) -> Result<(), StoreError> {
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        let (label, error, receipt) = match &outcome {
+        let (label, error, receipt) = match outcome {
             Outcome::Delivered(receipt) => (
                 "delivered",
                 None,
@@ -258,32 +365,31 @@ impl Deliverer {
             Outcome::Retryable(error) => ("retryable", Some(error.as_str()), None),
             Outcome::Permanent(error) => ("permanent", Some(error.as_str()), None),
         };
-        self.metrics.attempt(&plugin.name, label);
-        match &outcome {
+        self.metrics.attempt(sender.name, label);
+        match outcome {
             Outcome::Delivered(_) => {
                 let latency =
                     (Utc::now() - notification.created_at).num_milliseconds() as f64 / 1000.0;
                 self.metrics
                     .delivered(notification.channel.as_str(), latency);
-                tracing::info!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, "delivered");
+                tracing::info!(notification = %notification.id, plugin = sender.name, attempt, duration_ms, "delivered");
             }
             _ => {
-                tracing::warn!(notification = %notification.id, plugin = %plugin.name, attempt, duration_ms, outcome = label, error = error.unwrap_or(""), "delivery attempt failed")
+                tracing::warn!(notification = %notification.id, plugin = sender.name, attempt, duration_ms, outcome = label, error = error.unwrap_or(""), "delivery attempt failed")
             }
         }
         self.store
             .record_attempt(NewAttempt {
                 notification_id: notification.id,
                 attempt,
-                plugin: &plugin.name,
-                plugin_version: &plugin.info.version,
+                plugin: sender.name,
+                plugin_version: sender.version,
                 outcome: label,
                 error,
                 receipt: receipt.as_deref(),
                 duration_ms,
             })
-            .await?;
-        Ok(Some(outcome))
+            .await
     }
 
     /// The first plugin that delivers wins; a permanent failure moves on to the next, a

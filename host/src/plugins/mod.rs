@@ -14,7 +14,7 @@ mod settings;
 mod watcher;
 
 pub use bindings::emu_oncall::notifier::types::{
-    AlertGroup as WitAlertGroup, Channel as WitChannel, Notification as WitNotification,
+    AlertGroup as WitAlertGroup, Channel as WitChannel, Notification as WitNotification, Receipt,
     Recipient as WitRecipient,
 };
 pub use call::Outcome;

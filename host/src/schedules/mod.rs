@@ -5,6 +5,7 @@ mod calendar;
 mod expand;
 pub mod fetch;
 mod poller;
+pub mod shift;
 mod time;
 
 pub use calendar::{parse, Calendar, CalendarError, Event};

@@ -8,13 +8,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::fetch::{self, Fetched};
+use super::shift::{ShiftChange, ShiftEvent};
 use super::{occurrences, on_call_at, parse, Occurrence};
 use crate::config::{Config, ScheduleConfig, ScheduleTransport};
 use crate::delivery::Workers;
 use crate::metrics::Metrics;
 use crate::store::notifications::{Channel, NewNotification};
 use crate::store::schedules::{PollResult, ScheduleState, Transition};
-use crate::store::Store;
+use crate::store::users::User;
+use crate::store::{Store, StoreError};
 
 /// How long one replica may hold a schedule's poll.
 const POLL_HOLD: Duration = Duration::from_secs(120);
@@ -222,7 +224,8 @@ impl Poller {
         let current = on_call_at(&shifts, now);
         if let Some(previous) = &state.on_call {
             self.announce_changes(schedule, &state.name, previous, &current, &shifts, now)
-                .await;
+                .await
+                .map_err(|err| ("store_error", err.to_string()))?;
         } else {
             tracing::info!(schedule = %state.name, on_call = ?current, "first poll: on-call set recorded without announcing");
         }
@@ -243,6 +246,9 @@ impl Poller {
         Ok(outcome)
     }
 
+    /// Records every change between the last on-call set and this one. An error leaves
+    /// the poll unfinished, so the next poll sees the same changes again (those already
+    /// recorded are skipped by their unique key).
     async fn announce_changes(
         &self,
         schedule: &ScheduleConfig,
@@ -251,7 +257,7 @@ impl Poller {
         current: &[String],
         shifts: &[Occurrence],
         now: DateTime<Utc>,
-    ) {
+    ) -> Result<(), StoreError> {
         let before: BTreeSet<&String> = previous.iter().collect();
         let after: BTreeSet<&String> = current.iter().collect();
         let title = if schedule.name.is_empty() {
@@ -260,53 +266,94 @@ impl Poller {
             schedule.name.as_str()
         };
         for person in before.difference(&after) {
-            let at = ended(shifts, person, now);
-            let message = format!("Your on-call shift for {title} is over.");
-            self.announce(schedule, key, person, "end", at, message)
-                .await;
+            let shift_end = ended(shifts, person, now);
+            // The start that was announced, so the end carries the same alert_uid even
+            // when the export has changed the shift since.
+            let shift_start = match self.store.open_shift_start(key, person, shift_end).await? {
+                Some(at) => at,
+                None => began(shifts, person, shift_end),
+            };
+            let change = ShiftChange {
+                schedule: key,
+                title,
+                person,
+                event: ShiftEvent::End,
+                shift_start,
+                shift_end,
+            };
+            self.announce(schedule, &change).await?;
         }
         for person in after.difference(&before) {
-            let at = began(shifts, person, now);
-            let until = ends(shifts, person, now);
-            let message = format!(
-                "You are on call for {title} now, until {} UTC.",
-                until.format("%Y-%m-%d %H:%M")
-            );
-            self.announce(schedule, key, person, "start", at, message)
-                .await;
+            let change = ShiftChange {
+                schedule: key,
+                title,
+                person,
+                event: ShiftEvent::Start,
+                shift_start: began(shifts, person, now),
+                shift_end: ends(shifts, person, now),
+            };
+            self.announce(schedule, &change).await?;
         }
+        Ok(())
+    }
+
+    /// What is queued for a change: a `shift` notification to the person (local), or the
+    /// formatted-webhook POST (callback), durable like every other notification.
+    fn notification_for(
+        schedule: &ScheduleConfig,
+        change: &ShiftChange<'_>,
+        user: Option<&User>,
+    ) -> Option<NewNotification> {
+        let mut payload = serde_json::json!({
+            "source": "schedule",
+            "schedule": change.schedule,
+            "event": change.event.as_str(),
+            "at": change.at().to_rfc3339(),
+        });
+        let message = match schedule.transport {
+            ScheduleTransport::Local => {
+                user?;
+                change.personal_message()
+            }
+            ScheduleTransport::Callback => {
+                let body = change.callback_body(user);
+                let message = body["message"].as_str().unwrap_or_default().to_owned();
+                payload["transport"] = "callback".into();
+                payload["callback"] = body;
+                message
+            }
+        };
+        Some(NewNotification {
+            channel: Channel::Shift,
+            user_id: user.map(|user| user.id.clone()),
+            recipient_email: user.map(|user| user.email.clone()),
+            message,
+            payload,
+        })
     }
 
     async fn announce(
         &self,
         schedule: &ScheduleConfig,
-        key: &str,
-        person: &str,
-        kind: &'static str,
-        at: DateTime<Utc>,
-        message: String,
-    ) {
-        let user = match self.store.find_active_by_username_or_email(person).await {
-            Ok(user) => user,
-            Err(err) => {
-                tracing::warn!(schedule = %key, error = %err, "cannot look up the person on call");
-                None
-            }
-        };
+        change: &ShiftChange<'_>,
+    ) -> Result<(), StoreError> {
+        let key = change.schedule;
+        let person = change.person;
+        let kind = change.event.as_str();
+        let at = change.at();
+        let user = self.store.find_active_by_username_or_email(person).await?;
         if user.is_none() {
-            tracing::warn!(schedule = %key, person, "nobody with this username or email: the shift change is recorded, not sent");
+            match schedule.transport {
+                ScheduleTransport::Local => {
+                    tracing::warn!(schedule = %key, person, kind, "nobody with this username or email: the shift change is recorded, not sent")
+                }
+                ScheduleTransport::Callback => {
+                    tracing::warn!(schedule = %key, person, kind, "nobody with this username or email: the callback names them only by username")
+                }
+            }
             self.metrics.schedule_poll(key, "unknown_user");
         }
-        let notification = match (schedule.transport, &user) {
-            (ScheduleTransport::Local, Some(user)) => Some(NewNotification {
-                channel: Channel::Shift,
-                user_id: Some(user.id.clone()),
-                recipient_email: Some(user.email.clone()),
-                message,
-                payload: serde_json::json!({"source": "schedule", "schedule": key, "event": kind, "at": at.to_rfc3339()}),
-            }),
-            _ => None,
-        };
+        let notification = Self::notification_for(schedule, change, user.as_ref());
         let transition = Transition {
             schedule: key,
             username: person,
@@ -316,18 +363,16 @@ impl Poller {
         match self
             .store
             .announce_transition(transition, notification)
-            .await
+            .await?
         {
-            Ok(Some(id)) => {
+            Some(id) => {
                 tracing::info!(schedule = %key, person, kind, %at, notification = ?id, "shift change announced");
                 self.workers.wake();
             }
-            Ok(None) => {
+            None => {
                 tracing::debug!(schedule = %key, person, kind, "shift change already announced")
             }
-            Err(err) => {
-                tracing::warn!(schedule = %key, error = %err, "cannot record the shift change; the next poll tries again")
-            }
         }
+        Ok(())
     }
 }

@@ -196,6 +196,31 @@ impl Store {
         Ok(Some(id))
     }
 
+    /// The announced start of the stretch of duty that is ending at `end`: the latest
+    /// start before it that no end has closed yet. `None` when that start was never
+    /// announced (it was on duty at the schedule's first poll).
+    pub async fn open_shift_start(
+        &self,
+        schedule: &str,
+        username: &str,
+        end: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT s.at FROM shift_events s
+                 WHERE s.schedule = $1 AND s.username = $2 AND s.kind = 'start' AND s.at <= $3
+                   AND NOT EXISTS (
+                       SELECT 1 FROM shift_events e
+                       WHERE e.schedule = s.schedule AND e.username = s.username
+                         AND e.kind = 'end' AND e.at > s.at)
+                 ORDER BY s.at DESC LIMIT 1",
+                &[&schedule, &username, &end],
+            )
+            .await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
     pub async fn list_schedules(&self) -> Result<Vec<ScheduleState>, StoreError> {
         let client = self.client().await?;
         let rows = client

@@ -230,3 +230,45 @@ fn check_config_prints_no_secret() {
         assert!(!stdout.contains(secret), "{secret} leaked: {stdout}");
     }
 }
+
+#[test]
+fn callback_urls_and_incident_details_need_what_they_use() {
+    let schedule = r#"
+        [grafana.oncall.schedules.primary]
+        ical_url = "https://oncall.example.com/export.ics"
+        transport = "callback"
+    "#;
+    let text = error_text(load_text(schedule, &[]));
+    assert!(
+        text.contains("grafana.oncall.schedules.primary.callback_url") && text.contains("required"),
+        "{text}"
+    );
+    let text = error_text(load_text(
+        &format!("{schedule}callback_url = \"oncall.example.com/hook\"\n"),
+        &[],
+    ));
+    assert!(text.contains("http:// or https://"), "{text}");
+    assert!(load_text(
+        &format!("{schedule}callback_url = \"https://oncall.example.com/hook\"\n"),
+        &[]
+    )
+    .is_ok());
+
+    let details = "[grafana.oncall]\nincident_details = true\n";
+    let text = error_text(load_text(details, &[]));
+    assert!(text.contains("grafana.oncall.url"), "{text}");
+    let text = error_text(load_text(
+        &format!("{details}url = \"https://oncall.example.com\"\n"),
+        &[],
+    ));
+    assert!(text.contains("grafana.oncall.header_token"), "{text}");
+    let config = load_text(
+        &format!("{details}url = \"https://oncall.example.com\"\nheader_token = \"t\"\ndetails_timeout = \"500ms\"\n"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        config.grafana.oncall.details_timeout.0,
+        std::time::Duration::from_millis(500)
+    );
+}

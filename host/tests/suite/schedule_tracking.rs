@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::sink::Sink;
 use common::*;
+use emu_oncall::store::notifications::NotificationFilter;
 use emu_oncall::store::users::Role;
 use emu_oncall::store::Store;
 
@@ -422,4 +423,199 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+/// Appends `STATUS:CANCELLED` events after the live ones, as the engine does when a
+/// rebuild drops an event (same UID, `DTEND = DTSTART` for the engine's own; `full`
+/// keeps the original length, as other producers may).
+fn with_cancelled(export: &str, cancelled: &[(DateTime<Utc>, DateTime<Utc>, &str)]) -> String {
+    let mut text = export.trim_end_matches("END:VCALENDAR\r\n").to_owned();
+    for (n, (start, end, who)) in cancelled.iter().enumerate() {
+        text.push_str(&format!(
+            "BEGIN:VEVENT\r\nSUMMARY:{who}\r\nDTSTART;VALUE=DATE-TIME:{}\r\nDTEND;VALUE=DATE-TIME:{}\r\nDTSTAMP;VALUE=DATE-TIME:20260323T001500Z\r\nUID:OCANCELLED{n}\r\nPRIORITY:1\r\nSTATUS:CANCELLED\r\nLAST-MODIFIED;VALUE=DATE-TIME:20260320T140000Z\r\nEND:VEVENT\r\n",
+            start.format("%Y%m%dT%H%M%SZ"),
+            end.format("%Y%m%dT%H%M%SZ"),
+        ));
+    }
+    text.push_str("END:VCALENDAR\r\n");
+    text
+}
+
+#[tokio::test]
+async fn a_deleted_override_hands_back_once_and_cancelled_events_never_count() {
+    let tracking = tracking().await;
+    let now = Utc::now();
+    let hour = chrono::Duration::hours(1);
+    let half = chrono::Duration::minutes(30);
+    // dave's override splits alice's shift; eve's event was cancelled long ago and keeps
+    // its length, which must not put her on call.
+    tracking.export.respond_with(&with_cancelled(
+        &export(&[
+            (now - hour, now - half, "alice"),
+            (now - half, now + half, "dave"),
+            (now + half, now + hour, "alice"),
+        ]),
+        &[(now - hour, now + hour, "eve")],
+    ));
+    let db = fresh_database().await;
+    let server = tracking.server_on(&db).await;
+    let store = &server.store;
+    people(store).await;
+    add_user(store, "dave@example.com", "dave", None, Role::User).await;
+    add_user(store, "eve@example.com", "eve", None, Role::User).await;
+    assert!(
+        eventually_async(|| async { on_call(store).await == Some(vec!["dave".to_owned()]) }).await,
+        "the override was not seen"
+    );
+
+    // The override is deleted: the engine rebuilds alice's shift whole and keeps dave's
+    // override and alice's former piece as zero-length cancelled events.
+    tracking.export.respond_with(&with_cancelled(
+        &export(&[(now - hour, now + hour, "alice")]),
+        &[
+            (now - half, now - half, "dave"),
+            (now + half, now + half, "alice"),
+            (now - hour, now + hour, "eve"),
+        ],
+    ));
+    assert!(
+        tracking
+            .pages
+            .wait_for(2, Duration::from_secs(10))
+            .await
+            .len()
+            >= 2,
+        "the hand-back was not announced"
+    );
+    for _ in 0..3 {
+        assert!(polls_done(store, Duration::from_secs(5)).await);
+    }
+    let mut pages = tracking.pages();
+    pages.sort();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert_eq!(pages[0].0, "alice@example.com");
+    assert!(pages[0].1.contains("You are on call"), "{pages:?}");
+    assert_eq!(pages[1].0, "dave@example.com");
+    assert!(pages[1].1.contains("is over"), "{pages:?}");
+    assert_eq!(on_call(store).await, Some(vec!["alice".to_owned()]));
+}
+
+#[tokio::test]
+async fn callback_schedules_open_and_resolve_one_alert_group_per_shift() {
+    let mut tracking = tracking().await;
+    let hooks = Sink::start().await;
+    let hook_url = format!("{}/integrations/v1/formatted_webhook/HOOKTOKEN/", hooks.url);
+    tracking.settings.extend([
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__TRANSPORT".to_owned(),
+            "callback".to_owned(),
+        ),
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__CALLBACK_URL".to_owned(),
+            hook_url,
+        ),
+        (
+            "EMU_ONCALL_DELIVERY__RETRY_INITIAL".to_owned(),
+            "100ms".to_owned(),
+        ),
+    ]);
+    let began = Utc::now() - chrono::Duration::hours(1);
+    tracking.export.respond_with(&export(&[(
+        began,
+        Utc::now() + chrono::Duration::hours(1),
+        "alice",
+    )]));
+    let db = fresh_database().await;
+    let server = tracking.server_on(&db).await;
+    let store = &server.store;
+    people(store).await;
+    assert!(
+        eventually_async(|| async { on_call(store).await == Some(vec!["alice".to_owned()]) }).await
+    );
+
+    // alice hands over to carol, whom Emu-OnCall does not know: the callback still
+    // names her. The receiver's first answer is a 503, so one POST is retried.
+    hooks.fail_next(1, 503);
+    let handover = Utc::now();
+    tracking.export.respond_with(&export(&[
+        (began, handover, "alice"),
+        (handover, handover + chrono::Duration::hours(1), "carol"),
+    ]));
+    let posted = hooks.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(posted.len(), 3, "two callbacks, one of them retried");
+    for _ in 0..2 {
+        assert!(polls_done(store, Duration::from_secs(5)).await);
+    }
+
+    // carol's shift ends into a gap.
+    let gap = Utc::now();
+    tracking.export.respond_with(&export(&[
+        (began, handover, "alice"),
+        (handover, gap, "carol"),
+    ]));
+    assert!(hooks.wait_for(4, Duration::from_secs(10)).await.len() >= 4);
+    for _ in 0..3 {
+        assert!(polls_done(store, Duration::from_secs(5)).await);
+    }
+    let posted = hooks.requests();
+    assert_eq!(posted.len(), 4, "each change once, plus one retry");
+    for request in &posted {
+        assert_eq!(request.method, "POST");
+        assert_eq!(
+            request.path,
+            "/integrations/v1/formatted_webhook/HOOKTOKEN/"
+        );
+        assert_eq!(request.header("content-type"), Some("application/json"));
+    }
+    let bodies: Vec<serde_json::Value> = posted.iter().map(|r| r.json()).collect();
+    let find = |who: &str, state: &str| {
+        let matching: Vec<&serde_json::Value> = bodies
+            .iter()
+            .filter(|b| b["user"]["username"] == who && b["state"] == state)
+            .collect();
+        assert!(!matching.is_empty(), "no {state} for {who}: {bodies:#?}");
+        assert!(
+            matching.iter().all(|b| *b == matching[0]),
+            "a retry must repeat the same body"
+        );
+        matching[0].clone()
+    };
+    let alice_off = find("alice", "ok");
+    assert_eq!(alice_off["title"], "alice is off call for Primary");
+    assert_eq!(alice_off["user"]["email"], "alice@example.com");
+    assert_eq!(alice_off["schedule"]["key"], "primary");
+    let carol_on = find("carol", "alerting");
+    assert_eq!(carol_on["title"], "carol is on call for Primary");
+    assert!(
+        carol_on["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("carol is on call for Primary from "),
+        "{carol_on}"
+    );
+    assert!(carol_on["user"]["email"].is_null());
+    let carol_off = find("carol", "ok");
+    assert_eq!(
+        carol_on["alert_uid"], carol_off["alert_uid"],
+        "the end of a shift must resolve the alert group its start opened"
+    );
+    assert_ne!(carol_on["alert_uid"], alice_off["alert_uid"]);
+    // The receiver was told alice's shift began an hour before the first poll.
+    assert_eq!(
+        alice_off["shift"]["start"].as_str().unwrap()[..16],
+        began.to_rfc3339()[..16]
+    );
+
+    let delivered = store
+        .list_notifications(&NotificationFilter {
+            status: None,
+            user_email: None,
+            limit: 50,
+        })
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 3, "{delivered:?}");
+    assert!(delivered
+        .iter()
+        .all(|n| n.delivered_by.as_deref() == Some("callback")));
 }

@@ -53,6 +53,8 @@ pub struct Sink {
     failure_status: Arc<AtomicU16>,
     response_body: Arc<Mutex<String>>,
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// (path prefix, body) answers that take precedence over `response_body`.
+    routes: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Sink {
@@ -66,6 +68,7 @@ impl Sink {
             failures_left: Arc::default(),
             failure_status: Arc::new(AtomicU16::new(500)),
             response_body: Arc::new(Mutex::new("{\"ok\":true}".to_owned())),
+            routes: Arc::default(),
             delay_ms: Arc::default(),
         };
         let server = sink.clone();
@@ -107,6 +110,7 @@ impl Sink {
             .await
             .map(|b| b.to_bytes().to_vec())
             .unwrap_or_default();
+        let request_path = path.clone();
         self.requests.lock().unwrap().push(Recorded {
             method,
             path,
@@ -129,7 +133,14 @@ impl Sink {
         } else {
             200
         };
-        let body = self.response_body.lock().unwrap().clone();
+        let routed = self
+            .routes
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(prefix, _)| request_path.starts_with(prefix.as_str()))
+            .map(|(_, body)| body.clone());
+        let body = routed.unwrap_or_else(|| self.response_body.lock().unwrap().clone());
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
         response
@@ -148,6 +159,15 @@ impl Sink {
     pub fn delay(&self, delay: Duration) {
         self.delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Answers requests whose path starts with `prefix` with `body` (an API with
+    /// several endpoints); others get the `respond_with` body.
+    pub fn respond_on(&self, prefix: &str, body: &str) {
+        self.routes
+            .lock()
+            .unwrap()
+            .push((prefix.to_owned(), body.to_owned()));
     }
 
     pub fn respond_with(&self, body: &str) {

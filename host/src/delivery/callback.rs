@@ -1,0 +1,137 @@
+//! Shift changes of `callback` schedules: a JSON POST to the schedule's `callback_url`,
+//! made by the host rather than a plugin, since the operator named the URL in the
+//! server's own config and OnCall's formatted-webhook integration is the receiver.
+//!
+//! The URL is looked up in the config at each attempt, not stored with the
+//! notification: it carries the integration's token, and a corrected URL applies to
+//! the retries of what is already queued.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::plugins::{Outcome, Receipt};
+use crate::store::notifications::Notification;
+
+/// The name attempts are recorded under, in place of a plugin's.
+pub const SENDER: &str = "callback";
+
+/// A queued callback: which schedule it belongs to and the body to POST.
+pub struct Callback<'a> {
+    pub schedule: &'a str,
+    pub body: &'a Value,
+}
+
+impl<'a> Callback<'a> {
+    /// `Some` when the notification is a callback rather than a message to a person.
+    pub fn of(notification: &'a Notification) -> Option<Self> {
+        let payload = &notification.payload;
+        if payload.get("transport")?.as_str()? != "callback" {
+            return None;
+        }
+        Some(Callback {
+            schedule: payload.get("schedule")?.as_str()?,
+            body: payload.get("callback")?,
+        })
+    }
+
+    /// Where it goes now; an error when the schedule or its URL has left the config.
+    pub fn url<'c>(&self, config: &'c Config) -> Result<&'c str, String> {
+        let schedule = config
+            .grafana
+            .oncall
+            .schedules
+            .get(self.schedule)
+            .ok_or_else(|| format!("schedule {:?} is no longer configured", self.schedule))?;
+        let url = schedule.callback_url.trim();
+        if url.is_empty() {
+            return Err(format!(
+                "schedule {:?} has no callback_url any more",
+                self.schedule
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// Scheme, host and port only: callback URLs carry a token in their path.
+pub fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => match parsed.port() {
+            Some(port) => format!(
+                "{}://{}:{port}/…",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or("")
+            ),
+            None => format!(
+                "{}://{}/…",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or("")
+            ),
+        },
+        Err(_) => "(invalid URL)".to_owned(),
+    }
+}
+
+pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    crate::schedules::fetch::install_crypto_provider();
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("emu-oncall/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// One POST. Timeouts, refused connections, 408, 429 and 5xx are worth another try;
+/// any other answer outside 2xx will not change by trying again.
+pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Outcome {
+    let shown = redacted(url);
+    let response = match client.post(url).json(body).send().await {
+        Ok(response) => response,
+        Err(err) if err.is_builder() => {
+            return Outcome::Permanent(format!("{shown}: not a usable URL"));
+        }
+        Err(err) => {
+            let reason = if err.is_timeout() {
+                "timed out".to_owned()
+            } else if err.is_connect() {
+                "cannot connect".to_owned()
+            } else {
+                // reqwest's message includes the URL; keep only what went wrong.
+                err.without_url().to_string()
+            };
+            return Outcome::Retryable(format!("{shown}: {reason}"));
+        }
+    };
+    let status = response.status();
+    if status.is_success() {
+        return Outcome::Delivered(Receipt {
+            provider_id: None,
+            detail: Some(format!("HTTP {}", status.as_u16())),
+        });
+    }
+    let error = format!("{shown} answered HTTP {}", status.as_u16());
+    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+        Outcome::Retryable(error)
+    } else {
+        Outcome::Permanent(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_only_where_it_goes() {
+        assert_eq!(
+            redacted("https://oncall.example.com/integrations/v1/formatted_webhook/SECRET/"),
+            "https://oncall.example.com/…"
+        );
+        assert_eq!(
+            redacted("http://127.0.0.1:8080/hook?token=SECRET"),
+            "http://127.0.0.1:8080/…"
+        );
+        assert_eq!(redacted("not a url SECRET"), "(invalid URL)");
+    }
+}

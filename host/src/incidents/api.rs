@@ -1,0 +1,141 @@
+//! The two lists of OnCall's public API that incident details are read from: recent
+//! alert groups (newest first) and integrations, with the raw `Authorization` header the
+//! API expects (no `Bearer`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("OnCall API {path}: {reason}")]
+    Http { path: &'static str, reason: String },
+    #[error("OnCall API {path} answered HTTP {status}")]
+    Status { path: &'static str, status: u16 },
+    #[error("OnCall API {path} sent an unreadable answer: {reason}")]
+    Body { path: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiLabel {
+    pub key: ApiLabelPart,
+    pub value: ApiLabelPart,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiLabelPart {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ApiPermalinks {
+    #[serde(default)]
+    pub web: Option<String>,
+}
+
+/// One item of `GET api/v1/alert_groups/`; fields added in later engine versions are
+/// optional.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiAlertGroup {
+    pub id: String,
+    #[serde(default)]
+    pub integration_id: Option<String>,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub permalinks: ApiPermalinks,
+    #[serde(default)]
+    pub labels: Vec<ApiLabel>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Page<T> {
+    results: Vec<T>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiIntegration {
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub struct OnCallApi {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+const ALERT_GROUPS: &str = "api/v1/alert_groups/";
+const INTEGRATIONS: &str = "api/v1/integrations/";
+
+impl OnCallApi {
+    /// `base` ends in `/` (the config normalises it).
+    pub fn new(base: &str, token: &str, timeout: Duration) -> Result<Self, ApiError> {
+        crate::schedules::fetch::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("emu-oncall/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| ApiError::Http {
+                path: ALERT_GROUPS,
+                reason: err.to_string(),
+            })?;
+        Ok(OnCallApi {
+            http,
+            base: base.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    async fn first_page<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &'static str,
+    ) -> Result<Vec<T>, ApiError> {
+        let response = self
+            .http
+            .get(format!("{}{path}?perpage=100", self.base))
+            .header(reqwest::header::AUTHORIZATION, &self.token)
+            .send()
+            .await
+            .map_err(|err| ApiError::Http {
+                path,
+                reason: if err.is_timeout() {
+                    "timed out".to_owned()
+                } else {
+                    err.without_url().to_string()
+                },
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ApiError::Status {
+                path,
+                status: status.as_u16(),
+            });
+        }
+        let page: Page<T> = response.json().await.map_err(|err| ApiError::Body {
+            path,
+            reason: err.without_url().to_string(),
+        })?;
+        Ok(page.results)
+    }
+
+    /// The 100 newest alert groups (the API orders by start, newest first).
+    pub async fn recent_alert_groups(&self) -> Result<Vec<ApiAlertGroup>, ApiError> {
+        self.first_page(ALERT_GROUPS).await
+    }
+
+    /// Integration names by id.
+    pub async fn integration_names(&self) -> Result<HashMap<String, String>, ApiError> {
+        let integrations: Vec<ApiIntegration> = self.first_page(INTEGRATIONS).await?;
+        Ok(integrations
+            .into_iter()
+            .map(|integration| (integration.id, integration.name))
+            .collect())
+    }
+}

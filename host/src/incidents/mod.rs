@@ -1,0 +1,121 @@
+//! Incident details (`grafana.oncall.incident_details`): the alert group an engine text
+//! is about, read from OnCall's public API, for plugins that can show more than an SMS.
+//! A lookup never fails a delivery: on any error the notification goes as it was.
+
+mod api;
+mod matching;
+mod mention;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use api::{ApiAlertGroup, ApiError, OnCallApi};
+pub use matching::{find, AlertGroupDetails};
+pub use mention::{mention, Mention};
+
+use crate::config::OnCallConfig;
+
+/// A lookup that misses in a snapshot at least this old fetches again: the group may
+/// have started since.
+const REFETCH_AFTER: Duration = Duration::from_secs(1);
+
+struct Snapshot {
+    fetched: Instant,
+    groups: Arc<Vec<ApiAlertGroup>>,
+    integrations: Arc<HashMap<String, String>>,
+}
+
+pub struct IncidentDetails {
+    api: OnCallApi,
+    timeout: Duration,
+    fresh_for: Duration,
+    // An async lock, so a burst of pages shares one fetch.
+    snapshot: tokio::sync::Mutex<Option<Snapshot>>,
+}
+
+impl IncidentDetails {
+    /// `None` when incident details are off.
+    pub fn from_config(config: &OnCallConfig) -> Result<Option<Self>, ApiError> {
+        if !config.incident_details {
+            return Ok(None);
+        }
+        let timeout = config.details_timeout.0;
+        Ok(Some(IncidentDetails {
+            api: OnCallApi::new(&config.url, &config.header_token, timeout)?,
+            timeout,
+            fresh_for: config.details_cache.0,
+            snapshot: tokio::sync::Mutex::new(None),
+        }))
+    }
+
+    async fn fetch(&self) -> Result<Snapshot, ApiError> {
+        let (groups, integrations) =
+            tokio::join!(self.api.recent_alert_groups(), self.api.integration_names());
+        let integrations = integrations.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "cannot read OnCall integrations; details go without their names");
+            HashMap::new()
+        });
+        Ok(Snapshot {
+            fetched: Instant::now(),
+            groups: Arc::new(groups?),
+            integrations: Arc::new(integrations),
+        })
+    }
+
+    async fn find_in_snapshot(
+        &self,
+        mention: &Mention,
+    ) -> Result<Option<AlertGroupDetails>, ApiError> {
+        let mut snapshot = self.snapshot.lock().await;
+        let stale = snapshot
+            .as_ref()
+            .is_none_or(|s| s.fetched.elapsed() >= self.fresh_for);
+        if stale {
+            *snapshot = Some(self.fetch().await?);
+        }
+        let Some(current) = snapshot.as_ref() else {
+            return Ok(None);
+        };
+        if let Some(found) = find(mention, &current.groups, &current.integrations) {
+            return Ok(Some(found));
+        }
+        if !stale && current.fetched.elapsed() >= REFETCH_AFTER {
+            let fresh = self.fetch().await?;
+            let found = find(mention, &fresh.groups, &fresh.integrations);
+            *snapshot = Some(fresh);
+            return Ok(found);
+        }
+        Ok(None)
+    }
+
+    /// The alert group `text` is about, within the configured timeout; `None` (with a
+    /// warning on errors) when it cannot be told.
+    pub async fn lookup(&self, text: &str) -> Option<AlertGroupDetails> {
+        let mention = mention(text);
+        if mention == Mention::Nothing {
+            return None;
+        }
+        match tokio::time::timeout(self.timeout, self.find_in_snapshot(&mention)).await {
+            Ok(Ok(Some(found))) => Some(found),
+            Ok(Ok(None)) => {
+                tracing::info!(
+                    ?mention,
+                    "no recent alert group matches the text; sent without details"
+                );
+                None
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "cannot read incident details; sent without them");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = self.timeout.as_millis() as u64,
+                    "incident details took too long; sent without them"
+                );
+                None
+            }
+        }
+    }
+}
