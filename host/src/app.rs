@@ -29,7 +29,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
         Arc::new(PluginRegistry::new(&config, metrics.clone()).context("plugin engine")?);
     registry.scan().await;
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(crate::plugins::watch(registry.clone(), stopped));
+    tokio::spawn(crate::plugins::PluginWatcher::start(registry.clone()).run(stopped));
     let state = Arc::new(AppState::new(
         config.clone(),
         store.clone(),

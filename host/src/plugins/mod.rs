@@ -23,4 +23,4 @@ pub use error::PluginError;
 pub use loaded::{to_wit_channel as loaded_channel, LoadedPlugin, PluginInfo};
 pub use registry::{PluginRegistry, PluginStatus};
 pub use settings::PluginSettings;
-pub use watcher::watch;
+pub use watcher::PluginWatcher;

@@ -274,3 +274,48 @@ async fn removing_a_plugin_unloads_it_and_its_notifications_wait() {
         .cloned();
     assert!(echo.is_none() || echo.unwrap()["loaded"] == false);
 }
+
+/// Kubernetes mounts a ConfigMap as `name -> ..data/name`, with `..data` a symlink to a
+/// timestamped folder that the kubelet swaps atomically on each update; the plugin
+/// files themselves never change. A swap of `..data` must reach the live set.
+#[tokio::test]
+async fn a_configmap_style_update_swaps_the_plugin() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let version = |folder: &str, plugin: &str| {
+        let path = dir.path().join(folder);
+        std::fs::create_dir(&path).unwrap();
+        std::fs::copy(built_plugin(plugin), path.join("echo.wasm")).unwrap();
+    };
+    version("..2026_11_24_10_00_00.1", "test-plugin.wasm");
+    std::os::unix::fs::symlink("..2026_11_24_10_00_00.1", dir.path().join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/echo.wasm", dir.path().join("echo.wasm")).unwrap();
+    let url = format!("{}/echo", sink.url);
+    let server = start_server(&[
+        (
+            "EMU_ONCALL_APP__PLUGINS_DIR",
+            &dir.path().display().to_string(),
+        ),
+        ("EMU_ONCALL_APP__PLUGIN_CACHE_DIR", ""),
+        ("EMU_ONCALL_PLUGIN__ECHO__URL", &url),
+        ("EMU_ONCALL_PLUGIN__ECHO__ALLOWED_HOSTS", "127.0.0.1"),
+    ])
+    .await;
+    assert_eq!(live_version(&server).as_deref(), Some("1.0.0"));
+    assert_eq!(
+        server.state.registry().statuses().len(),
+        1,
+        "the ..data folder and its files are not plugins of their own"
+    );
+
+    version("..2026_11_24_10_05_00.2", "test-plugin-v2.wasm");
+    std::os::unix::fs::symlink("..2026_11_24_10_05_00.2", dir.path().join("..data_tmp")).unwrap();
+    std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("..2026_11_24_10_00_00.1")).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || live_version(&server).as_deref()
+            == Some("2.0.0"))
+        .await,
+        "the ConfigMap update never went live"
+    );
+}

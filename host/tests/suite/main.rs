@@ -9,6 +9,7 @@ mod admin_api;
 mod cli;
 mod cloud_api;
 mod config;
+mod deployment;
 mod durable_delivery;
 mod examples;
 mod first_party_plugins;
