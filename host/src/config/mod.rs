@@ -298,10 +298,14 @@ impl Default for HeartbeatConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConfig {
-    /// Plugin names, in order.
+    /// Plugin names, in order; empty: every loaded plugin that serves the channel.
     #[serde(deserialize_with = "lenient::string_list")]
     pub plugins: Vec<String>,
     pub mode: RouteMode,
+    /// Push only: who gets a relayed push whose device token no user holds (emails or
+    /// user ids).
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

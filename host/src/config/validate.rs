@@ -158,10 +158,16 @@ impl Config {
                     "is not a channel; use sms, call, push, shift or test",
                 ));
             }
-            if route.plugins.is_empty() {
+            if route.plugins.is_empty() && route.recipients.is_empty() {
                 return Err(ConfigError::invalid(
                     &format!("routes.{channel}.plugins"),
                     "lists no plugin",
+                ));
+            }
+            if !route.recipients.is_empty() && channel != "push" {
+                return Err(ConfigError::invalid(
+                    &format!("routes.{channel}.recipients"),
+                    "only the push route has default recipients (the engine names the user of every other notification)",
                 ));
             }
         }

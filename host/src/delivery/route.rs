@@ -74,7 +74,11 @@ pub fn plan(
     if let Some(names) = user_route {
         return named(registry, &names, channel, RouteMode::Failover);
     }
-    if let Some(route) = config.routes.get(channel.as_str()) {
+    if let Some(route) = config
+        .routes
+        .get(channel.as_str())
+        .filter(|route| !route.plugins.is_empty())
+    {
         return named(registry, &route.plugins, channel, route.mode);
     }
     Plan {

@@ -729,3 +729,55 @@ async fn health_readiness_and_metrics() {
     let age: f64 = age_line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!((0.0..60.0).contains(&age), "{age_line}");
 }
+
+#[tokio::test]
+async fn a_push_for_an_unknown_device_goes_to_the_push_routes_default_recipients() {
+    let hook = common::sink::Sink::start().await;
+    let plugins = plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
+    let dir = plugins.path().display().to_string();
+    let hook_url = format!("{}/hook", hook.url);
+    let server = start_server(&[
+        (
+            "EMU_ONCALL_ROUTES__PUSH__RECIPIENTS",
+            "lead@example.com,nobody@example.com,bob@example.com",
+        ),
+        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir),
+        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &hook_url),
+        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", "127.0.0.1"),
+    ])
+    .await;
+    add_user(&server.store, "lead@example.com", "lead", None, Role::Admin).await;
+    add_user(&server.store, "bob@example.com", "bob", None, Role::User).await;
+    let message = json!({"data": {"type": "oncall.critical_message", "alertGroupId": "IABC", "title": "Disk full"}, "token": "unknown-device", "apns": {"payload": {"aps": {"alert": {"title": "Disk full", "body": "web-1"}}}}});
+    let response = client()
+        .post(format!("{}/mobile_app/v1/fcm_relay", server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .json(&message)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let stored = notifications(&server).await;
+    let mut emails: Vec<&str> = stored
+        .iter()
+        .filter_map(|n| n.recipient_email.as_deref())
+        .collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        vec!["bob@example.com", "lead@example.com"],
+        "one push per known default recipient"
+    );
+    assert!(stored.iter().all(|n| n.message == "Disk full\nweb-1"));
+
+    // Both reach the plugin, with the alert group and urgency of the push.
+    let delivered = hook.wait_for(2, std::time::Duration::from_secs(10)).await;
+    assert_eq!(delivered.len(), 2);
+    for request in &delivered {
+        let body = request.json();
+        assert_eq!(body["channel"], "push");
+        assert_eq!(body["alert_group"]["id"], "IABC");
+        assert_eq!(body["alert_group"]["title"], "Disk full");
+        assert_eq!(body["alert_group"]["labels"]["severity"], "critical");
+    }
+}

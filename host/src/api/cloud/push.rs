@@ -9,6 +9,7 @@ use crate::api::request::read_body;
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::store::notifications::{Accepted, Channel, NewNotification};
+use crate::store::users::User;
 
 /// The user attribute that holds a phone's FCM registration token.
 pub const FCM_TOKEN_ATTRIBUTE: &str = "fcm_token";
@@ -83,34 +84,67 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
         }
     }
     let text = message_of(&message, data);
-    let user = state
+    let owner = state
         .store
         .find_active_by_attribute(FCM_TOKEN_ATTRIBUTE, &token)
         .await?;
-    let accepted = state
-        .store
-        .accept_notification(
-            NewNotification {
-                channel: Channel::Push,
-                user_id: user.as_ref().map(|user| user.id.clone()),
-                recipient_email: user.as_ref().map(|user| user.email.clone()),
-                message: text,
-                payload: Value::Object(message.clone()),
-            },
-            0,
-        )
-        .await?;
-    match accepted {
-        Accepted::Stored(id) => {
+    let recipients = match owner {
+        Some(user) => vec![Some(user)],
+        None => default_recipients(state).await?,
+    };
+    let mut first = None;
+    for user in &recipients {
+        let accepted = state
+            .store
+            .accept_notification(
+                NewNotification {
+                    channel: Channel::Push,
+                    user_id: user.as_ref().map(|user| user.id.clone()),
+                    recipient_email: user.as_ref().map(|user| user.email.clone()),
+                    message: text.clone(),
+                    payload: Value::Object(message.clone()),
+                },
+                0,
+            )
+            .await?;
+        if let Accepted::Stored(id) = accepted {
             tracing::info!(
                 notification = %id,
                 channel = "push",
                 user = user.as_ref().map(|user| user.id.as_str()).unwrap_or("(no user with this device)"),
                 "notification accepted"
             );
-            super::phone::answer_after_first_round(state, id).await
+            first.get_or_insert(id);
         }
-        // Pushes are not limited; a stored row is the only other outcome.
-        Accepted::LimitExceeded => Ok(json(StatusCode::OK, &serde_json::json!({}))),
     }
+    if recipients.len() > 1 {
+        state.workers.wake();
+    }
+    match first {
+        Some(id) => super::phone::answer_after_first_round(state, id).await,
+        // Pushes are not limited; a stored row is the only other outcome.
+        None => Ok(json(StatusCode::OK, &serde_json::json!({}))),
+    }
+}
+
+/// `routes.push.recipients` that are known, active users; one `None` (a push to the
+/// device alone, for plugins that need no user) when there are none.
+async fn default_recipients(state: &AppState) -> Result<Vec<Option<User>>, ApiError> {
+    let names = state
+        .config
+        .routes
+        .get(Channel::Push.as_str())
+        .map(|route| route.recipients.as_slice())
+        .unwrap_or_default();
+    let mut users = Vec::new();
+    for name in names {
+        match state.store.find_user(name).await? {
+            Some(user) if user.active => users.push(Some(user)),
+            _ => tracing::warn!(recipient = %name, "routes.push.recipients names no active user"),
+        }
+    }
+    if users.is_empty() {
+        users.push(None);
+    }
+    Ok(users)
 }
