@@ -6,13 +6,23 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::{AppState, Server};
-use crate::config::Config;
+use crate::config::{Config, ConfigSource, SharedConfig};
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
+use crate::reload::Reloader;
 use crate::store::{migrations, Store};
 
 /// Connects, migrates and binds; the returned server is ready to run.
 pub async fn prepare(config: Config) -> anyhow::Result<Server> {
+    prepare_reloadable(config, None).await
+}
+
+/// As `prepare`, and with `source` the configuration is read again on SIGHUP and when
+/// its file changes.
+pub async fn prepare_reloadable(
+    config: Config,
+    source: Option<ConfigSource>,
+) -> anyhow::Result<Server> {
     config.check_can_serve()?;
     if config.app.allow_any_token {
         tracing::warn!(
@@ -23,7 +33,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
         tracing::info!("app.admin_token is blank: the admin API is disabled");
     }
     let store = connect_and_migrate(&config).await?;
-    let config = Arc::new(config);
+    let shared = SharedConfig::new(config);
+    let config = shared.get();
     let metrics = Arc::new(Metrics::new());
     let registry =
         Arc::new(PluginRegistry::new(&config, metrics.clone()).context("plugin engine")?);
@@ -31,25 +42,29 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::plugins::PluginWatcher::start(registry.clone()).run(stopped));
     let state = Arc::new(AppState::new(
-        config.clone(),
+        shared.clone(),
         store.clone(),
         metrics,
         registry,
     )?);
     tokio::spawn(crate::heartbeat::watchdog(
         store,
-        config,
+        shared.clone(),
         state.workers.clone(),
         stop_background.subscribe(),
     ));
     let poller = crate::schedules::Poller::new(
         state.store.clone(),
-        state.config.clone(),
+        shared.clone(),
         state.metrics.clone(),
         state.workers.clone(),
     )
     .context("schedule poller")?;
     tokio::spawn(poller.run(stop_background.subscribe()));
+    if let Some(source) = source {
+        let reloader = Reloader::start(source, shared, state.registry().clone());
+        tokio::spawn(reloader.run(stop_background.subscribe()));
+    }
     let server = Server::bind(state, stop_background).await?;
     tracing::info!(
         addr = %server.local_addr()?,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 use crate::delivery::Workers;
 use crate::store::integrations::Integration;
 use crate::store::notifications::{Accepted, NewNotification};
@@ -88,22 +88,24 @@ pub async fn announce(
 /// Checks every `heartbeat.check_interval` until `stopped` fires.
 pub async fn watchdog(
     store: Store,
-    config: Arc<Config>,
+    config: SharedConfig,
     workers: Arc<Workers>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
+        let interval = config.get().heartbeat.check_interval.0;
         tokio::select! {
-            () = tokio::time::sleep(config.heartbeat.check_interval.0) => {}
+            () = tokio::time::sleep(interval) => {}
             _ = stopped.changed() => return,
         }
+        let current = config.get();
         match store
-            .mark_silent_integrations_down(config.heartbeat.timeout.0)
+            .mark_silent_integrations_down(current.heartbeat.timeout.0)
             .await
         {
             Ok(down) => {
                 for integration in down {
-                    announce(&store, &config, &workers, &integration, Event::Down).await;
+                    announce(&store, &current, &workers, &integration, Event::Down).await;
                 }
             }
             Err(err) => tracing::debug!(error = %err, "heartbeat check skipped"),

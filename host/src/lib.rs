@@ -11,5 +11,6 @@ pub mod logging;
 pub mod metrics;
 pub mod phone;
 pub mod plugins;
+pub mod reload;
 pub mod schedules;
 pub mod store;

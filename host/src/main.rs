@@ -22,14 +22,21 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     emu_oncall::schedules::fetch::install_crypto_provider();
-    let config = config::load(cli.config.as_deref(), std::env::vars(), &cli.overrides())?;
+    let source = config::ConfigSource {
+        file: cli.config.clone(),
+        env: std::env::vars()
+            .filter(|(name, _)| name.starts_with(config::ENV_PREFIX))
+            .collect(),
+        overrides: cli.overrides(),
+    };
+    let config = source.load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(config).await,
+            Command::Serve => serve(config, source).await,
             Command::CheckConfig => {
                 config.check_can_serve()?;
                 println!("configuration OK\n{}", config.redacted_summary());
@@ -71,9 +78,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     })
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, source: config::ConfigSource) -> anyhow::Result<()> {
     logging::init_server(&config)?;
-    let server = match app::prepare(config).await {
+    let server = match app::prepare_reloadable(config, Some(source)).await {
         Ok(server) => server,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "cannot start");

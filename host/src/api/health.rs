@@ -9,7 +9,7 @@ use crate::store::migrations;
 pub async fn live(state: &AppState) -> ApiResult {
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({"status": "alive", "version": state.config.app.version}),
+        &serde_json::json!({"status": "alive", "version": state.config().app.version}),
     ))
 }
 

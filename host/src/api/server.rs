@@ -34,7 +34,7 @@ impl Server {
         state: Arc<AppState>,
         stop_background: tokio::sync::watch::Sender<bool>,
     ) -> anyhow::Result<Server> {
-        let addr = state.config.app.port.0;
+        let addr = state.config().app.port.0;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("app.port: cannot listen on {addr}"))?;

@@ -4,7 +4,7 @@ use hyper::header::HOST;
 use hyper::HeaderMap;
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 use crate::delivery::{Deliverer, RoundResult, Workers};
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
@@ -12,7 +12,7 @@ use crate::store::Store;
 
 /// What every request handler shares.
 pub struct AppState {
-    pub config: Arc<Config>,
+    config: SharedConfig,
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub workers: Arc<Workers>,
@@ -20,7 +20,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        config: Arc<Config>,
+        config: SharedConfig,
         store: Store,
         metrics: Arc<Metrics>,
         registry: Arc<PluginRegistry>,
@@ -35,6 +35,15 @@ impl AppState {
         })
     }
 
+    /// The configuration now (it may be reloaded while the server runs).
+    pub fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
+    pub fn shared_config(&self) -> &SharedConfig {
+        &self.config
+    }
+
     pub fn registry(&self) -> &Arc<PluginRegistry> {
         self.workers.deliverer().registry()
     }
@@ -46,7 +55,7 @@ impl AppState {
         let round = self
             .workers
             .spawn(async move { deliverer.deliver_now(id).await });
-        let wait = self.config.delivery.answer_within.0;
+        let wait = self.config().delivery.answer_within.0;
         match tokio::time::timeout(wait, round).await {
             Ok(Ok(Ok(result))) => Some(result),
             Ok(Ok(Err(err))) => {
@@ -66,8 +75,8 @@ impl AppState {
 
     /// The public base URL, ending in `/`: `app.hostname`, or else the request's Host.
     pub fn public_base(&self, headers: &HeaderMap) -> String {
-        if !self.config.app.hostname.is_empty() {
-            return self.config.app.hostname.clone();
+        if !self.config().app.hostname.is_empty() {
+            return self.config().app.hostname.clone();
         }
         let host = headers
             .get(HOST)

@@ -5,6 +5,7 @@ mod duration;
 mod layers;
 mod lenient;
 mod listen;
+mod shared;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 pub use duration::ConfigDuration;
 pub use layers::{load, ConfigError, Overrides, ENV_PREFIX};
 pub use listen::ListenAddr;
+pub use shared::{ConfigSource, SharedConfig};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

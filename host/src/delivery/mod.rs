@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::config::{Config, RouteMode};
+use crate::config::{Config, RouteMode, SharedConfig};
 use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
 use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, WitNotification};
@@ -45,7 +45,7 @@ pub struct Deliverer {
     store: Store,
     registry: Arc<PluginRegistry>,
     metrics: Arc<Metrics>,
-    config: Arc<Config>,
+    config: SharedConfig,
     owner: Arc<str>,
     /// For `callback` schedules' POSTs.
     http: reqwest::Client,
@@ -64,10 +64,11 @@ impl Deliverer {
         store: Store,
         registry: Arc<PluginRegistry>,
         metrics: Arc<Metrics>,
-        config: Arc<Config>,
+        config: SharedConfig,
     ) -> anyhow::Result<Self> {
-        let http = callback::client(config.schedules.callback_timeout.0)?;
-        let details = IncidentDetails::from_config(&config.grafana.oncall)?.map(Arc::new);
+        let current = config.get();
+        let http = callback::client(current.schedules.callback_timeout.0)?;
+        let details = IncidentDetails::from_config(&current.grafana.oncall)?.map(Arc::new);
         let owner = format!(
             "{}-{}-{}",
             hostname(),
@@ -85,6 +86,10 @@ impl Deliverer {
         })
     }
 
+    fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
     pub fn registry(&self) -> &Arc<PluginRegistry> {
         &self.registry
     }
@@ -95,7 +100,7 @@ impl Deliverer {
     }
 
     fn lease(&self) -> Duration {
-        self.config.delivery.lease.0
+        self.config().delivery.lease.0
     }
 
     /// Claims the notification `id` and runs one round, if nobody else holds it.
@@ -130,7 +135,7 @@ impl Deliverer {
             None => None,
         };
         let plan = route::plan(
-            &self.config,
+            &self.config(),
             &self.registry,
             notification.channel,
             user.as_ref(),
@@ -210,7 +215,8 @@ impl Deliverer {
         callback: &callback::Callback<'_>,
         attempt: i32,
     ) -> Result<RoundResult, StoreError> {
-        let url = match callback.url(&self.config) {
+        let config = self.config();
+        let url = match callback.url(&config) {
             Ok(url) => url,
             Err(error) => {
                 self.settle(notification.id, Settlement::Dead { error: &error })
@@ -257,7 +263,7 @@ impl Deliverer {
         let age = (Utc::now() - notification.age_base)
             .to_std()
             .unwrap_or_default();
-        (age >= self.config.delivery.max_age.0).then(|| format!("{}s", age.as_secs()))
+        (age >= self.config().delivery.max_age.0).then(|| format!("{}s", age.as_secs()))
     }
 
     async fn retry_or_give_up(
@@ -266,7 +272,8 @@ impl Deliverer {
         attempt: i32,
         error: String,
     ) -> Result<RoundResult, StoreError> {
-        let delivery = &self.config.delivery;
+        let config = self.config();
+        let delivery = &config.delivery;
         let used = attempt - notification.retry_base_attempts;
         let give_up = if used >= i32::try_from(delivery.max_attempts).unwrap_or(i32::MAX) {
             Some(format!("gave up after {used} attempts: {error}"))

@@ -8,20 +8,24 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use super::{Deliverer, RoundResult};
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 use crate::store::StoreError;
 
 pub struct Workers {
     deliverer: Deliverer,
-    config: Arc<Config>,
+    config: SharedConfig,
     tracker: TaskTracker,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Workers {
+    fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
     /// Starts the polling loop.
-    pub fn start(deliverer: Deliverer, config: Arc<Config>) -> Arc<Workers> {
+    pub fn start(deliverer: Deliverer, config: SharedConfig) -> Arc<Workers> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let workers = Arc::new(Workers {
             deliverer,
@@ -60,7 +64,7 @@ impl Workers {
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
         self.tracker.close();
-        let grace = self.config.delivery.shutdown_grace.0;
+        let grace = self.config().delivery.shutdown_grace.0;
         if tokio::time::timeout(grace, self.tracker.wait())
             .await
             .is_err()
@@ -86,7 +90,8 @@ impl Workers {
 }
 
 async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let delivery = &workers.config.delivery;
+    let config = workers.config();
+    let delivery = &config.delivery;
     let slots = Arc::new(Semaphore::new(delivery.workers as usize));
     let mut database_down = false;
     loop {

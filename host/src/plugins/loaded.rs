@@ -75,6 +75,24 @@ impl LoadedPlugin {
                 "does not export the emu-oncall:notifier world: {err:#}"
             ))
         })?;
+        Self::ready(engine, settings, hash, pre).await
+    }
+
+    /// The same compiled component with other settings (a reloaded configuration):
+    /// described and validated again, not recompiled.
+    pub async fn with_settings(
+        &self,
+        settings: PluginSettings,
+    ) -> Result<LoadedPlugin, PluginError> {
+        Self::ready(&self.engine, settings, self.hash.clone(), self.pre.clone()).await
+    }
+
+    async fn ready(
+        engine: &PluginEngine,
+        settings: PluginSettings,
+        hash: String,
+        pre: NotifierPre<super::sandbox::PluginState>,
+    ) -> Result<LoadedPlugin, PluginError> {
         let label: Arc<str> = Arc::from(settings.name.as_str());
         let mut plugin = LoadedPlugin {
             name: settings.name.clone(),

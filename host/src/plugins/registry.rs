@@ -28,8 +28,9 @@ pub struct PluginStatus {
     pub loaded_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
-    /// The content hash of the file that last failed, so an unchanged bad file is not
-    /// recompiled and re-reported on every rescan.
+    /// The file's content hash and settings that last failed together, so an unchanged
+    /// bad file is not recompiled and re-reported on every rescan (new settings from a
+    /// reload try again).
     #[serde(skip)]
     failed_hash: Option<String>,
 }
@@ -58,7 +59,8 @@ pub struct PluginRegistry {
     engine: PluginEngine,
     plugins_dir: PathBuf,
     cache_dir: Option<PathBuf>,
-    tables: BTreeMap<String, toml::Table>,
+    /// The `[plugin.<name>]` tables; replaced when the configuration is reloaded.
+    tables: Mutex<Arc<BTreeMap<String, toml::Table>>>,
     live: ArcSwap<LiveSet>,
     status: Mutex<BTreeMap<String, PluginStatus>>,
     /// One scan at a time: a burst of file events must not compile the same file twice.
@@ -73,12 +75,29 @@ impl PluginRegistry {
             engine: PluginEngine::new(&config.sandbox)?,
             plugins_dir: PathBuf::from(config.app.plugins_dir.trim()),
             cache_dir: (!cache_dir.is_empty()).then(|| PathBuf::from(cache_dir)),
-            tables: config.plugin.clone(),
+            tables: Mutex::new(Arc::new(config.plugin.clone())),
             live: ArcSwap::from_pointee(LiveSet::new()),
             status: Mutex::new(BTreeMap::new()),
             scanning: tokio::sync::Mutex::new(()),
             metrics,
         })
+    }
+
+    fn tables(&self) -> Arc<BTreeMap<String, toml::Table>> {
+        // Replacing the Arc is a single store, so a poisoned lock holds a whole value.
+        self.tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// New plugin maps from a reloaded configuration; the next scan applies them (a
+    /// plugin whose map changed is reloaded with it).
+    pub fn set_tables(&self, tables: BTreeMap<String, toml::Table>) {
+        *self
+            .tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(tables);
     }
 
     pub fn plugins_dir(&self) -> &Path {
@@ -120,7 +139,8 @@ impl PluginRegistry {
     fn wanted(&self) -> BTreeMap<String, Result<PluginSettings, String>> {
         let mut wanted = BTreeMap::new();
         let mut claimed_files = BTreeSet::new();
-        for (name, table) in &self.tables {
+        let tables = self.tables();
+        for (name, table) in tables.iter() {
             let settings = PluginSettings::from_table(name, table, &self.plugins_dir);
             if let Ok(settings) = &settings {
                 claimed_files.insert(settings.file.clone());
@@ -190,14 +210,18 @@ impl PluginRegistry {
             return;
         };
         let hash = super::compile::content_hash(&bytes);
+        let attempt_key = super::compile::content_hash(format!("{hash}/{settings:?}").as_bytes());
         let failed_before = self
             .lock_status()
             .get(&name)
-            .is_some_and(|status| status.failed_hash.as_deref() == Some(hash.as_str()));
+            .is_some_and(|status| status.failed_hash.as_deref() == Some(attempt_key.as_str()));
         if failed_before {
             return;
         }
-        if self.get(&name).is_some_and(|live| live.hash == hash) {
+        if self
+            .get(&name)
+            .is_some_and(|live| live.hash == hash && live.settings == settings)
+        {
             // The file on disk is the live version (again): nothing stands in error.
             if let Some(status) = self.lock_status().get_mut(&name) {
                 status.last_error = None;
@@ -206,14 +230,20 @@ impl PluginRegistry {
             return;
         }
         let file = settings.file.display().to_string();
-        match LoadedPlugin::load(
-            &self.engine,
-            settings.clone(),
-            bytes,
-            self.cache_dir.clone(),
-        )
-        .await
-        {
+        let same_file = self.get(&name).filter(|live| live.hash == hash);
+        let loaded = match same_file {
+            Some(live) => live.with_settings(settings.clone()).await,
+            None => {
+                LoadedPlugin::load(
+                    &self.engine,
+                    settings.clone(),
+                    bytes,
+                    self.cache_dir.clone(),
+                )
+                .await
+            }
+        };
+        match loaded {
             Ok(plugin) => {
                 let plugin = Arc::new(plugin);
                 let previous = self.get(&name).map(|old| old.info.version.clone());
@@ -264,7 +294,7 @@ impl PluginRegistry {
                 };
                 self.record_failure(&name, &file, format!("{err}{kept}"));
                 if let Some(status) = self.lock_status().get_mut(&name) {
-                    status.failed_hash = Some(hash);
+                    status.failed_hash = Some(attempt_key);
                 }
             }
         }

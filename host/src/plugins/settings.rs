@@ -7,7 +7,7 @@ use crate::store::notifications::Channel;
 /// Keys the host reads itself; every other key goes to the plugin.
 const RESERVED: &[&str] = &["file", "channels", "allowed_hosts", "enabled"];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginSettings {
     pub name: String,
     pub file: PathBuf,

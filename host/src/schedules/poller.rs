@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::fetch::{self, Fetched};
 use super::shift::{ShiftChange, ShiftEvent};
 use super::{occurrences, on_call_at, parse, Occurrence};
-use crate::config::{Config, ScheduleConfig, ScheduleTransport};
+use crate::config::{Config, ScheduleConfig, ScheduleTransport, SharedConfig};
 use crate::delivery::Workers;
 use crate::metrics::Metrics;
 use crate::store::notifications::{Channel, NewNotification};
@@ -23,7 +23,7 @@ const POLL_HOLD: Duration = Duration::from_secs(120);
 
 pub struct Poller {
     store: Store,
-    config: Arc<Config>,
+    config: SharedConfig,
     metrics: Arc<Metrics>,
     workers: Arc<Workers>,
     client: reqwest::Client,
@@ -91,13 +91,17 @@ fn ended(shifts: &[Occurrence], person: &str, now: DateTime<Utc>) -> DateTime<Ut
 }
 
 impl Poller {
+    fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
     pub fn new(
         store: Store,
-        config: Arc<Config>,
+        config: SharedConfig,
         metrics: Arc<Metrics>,
         workers: Arc<Workers>,
     ) -> anyhow::Result<Self> {
-        let client = fetch::client(config.schedules.fetch_timeout.0)?;
+        let client = fetch::client(config.get().schedules.fetch_timeout.0)?;
         let owner = format!("{}-{}", std::process::id(), crate::ids::short_random());
         Ok(Poller {
             store,
@@ -109,43 +113,34 @@ impl Poller {
         })
     }
 
-    /// Polls until `stopped` fires.
+    /// Polls until `stopped` fires. The schedule list is read from the configuration
+    /// on every round, so a reload adds or drops schedules.
     pub async fn run(self, mut stopped: tokio::sync::watch::Receiver<bool>) {
-        let names: Vec<String> = self
-            .config
-            .grafana
-            .oncall
-            .schedules
-            .keys()
-            .cloned()
-            .collect();
-        if names.is_empty() {
-            return;
-        }
-        let tick = (self.config.schedules.poll_interval.0 / 4)
-            .clamp(Duration::from_millis(50), Duration::from_secs(5));
+        let mut registered: Vec<String> = Vec::new();
         loop {
-            match self.store.ensure_schedules(&names).await {
-                Ok(()) => break,
-                Err(err) => tracing::warn!(error = %err, "cannot register schedules yet"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(tick) => {}
-                _ = stopped.changed() => return,
-            }
-        }
-        loop {
-            match self
-                .store
-                .claim_due_schedules(&names, &self.owner, POLL_HOLD)
-                .await
-            {
-                Ok(due) => {
-                    for state in due {
-                        self.poll(state).await;
-                    }
+            let config = self.config();
+            let names: Vec<String> = config.grafana.oncall.schedules.keys().cloned().collect();
+            let tick = (config.schedules.poll_interval.0 / 4)
+                .clamp(Duration::from_millis(50), Duration::from_secs(5));
+            if !names.is_empty() && names != registered {
+                match self.store.ensure_schedules(&names).await {
+                    Ok(()) => registered = names.clone(),
+                    Err(err) => tracing::warn!(error = %err, "cannot register schedules yet"),
                 }
-                Err(err) => tracing::debug!(error = %err, "schedule polling skipped"),
+            }
+            if !names.is_empty() && names == registered {
+                match self
+                    .store
+                    .claim_due_schedules(&names, &self.owner, POLL_HOLD)
+                    .await
+                {
+                    Ok(due) => {
+                        for state in due {
+                            self.poll(state).await;
+                        }
+                    }
+                    Err(err) => tracing::debug!(error = %err, "schedule polling skipped"),
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(tick) => {}
@@ -156,10 +151,11 @@ impl Poller {
 
     async fn poll(&self, state: ScheduleState) {
         let name = state.name.clone();
-        let Some(schedule) = self.config.grafana.oncall.schedules.get(&name) else {
+        let config = self.config();
+        let Some(schedule) = config.grafana.oncall.schedules.get(&name) else {
             return;
         };
-        let interval = self.config.schedules.poll_interval.0;
+        let interval = self.config().schedules.poll_interval.0;
         match self.poll_once(schedule, &state).await {
             Ok(outcome) => self.metrics.schedule_poll(&name, outcome),
             Err((kind, error)) => {
@@ -181,7 +177,7 @@ impl Poller {
         schedule: &ScheduleConfig,
         state: &ScheduleState,
     ) -> Result<&'static str, (&'static str, String)> {
-        let url = export_url(&self.config, schedule);
+        let url = export_url(&self.config(), schedule);
         let fetched = fetch::conditional_get(
             &self.client,
             &url,
@@ -239,7 +235,7 @@ impl Poller {
                     etag: etag.as_deref(),
                     last_modified: last_modified.as_deref(),
                 },
-                self.config.schedules.poll_interval.0,
+                self.config().schedules.poll_interval.0,
             )
             .await
             .map_err(|err| ("store_error", err.to_string()))?;

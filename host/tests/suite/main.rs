@@ -18,5 +18,6 @@ mod incident_details;
 mod migrations;
 mod plugins;
 mod process;
+mod reload;
 mod schedule_fixtures;
 mod schedule_tracking;

@@ -11,7 +11,7 @@ use super::response::{ApiError, ApiResult};
 use super::state::AppState;
 
 pub async fn dispatch(state: &AppState, request: Request<Incoming>, path: &[&str]) -> ApiResult {
-    auth::check_admin(request.headers(), &state.config.app)?;
+    auth::check_admin(request.headers(), &state.config().app)?;
     let method = request.method().clone();
     match (path, method) {
         (["users"], Method::GET) => users::list(state).await,
@@ -44,7 +44,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
     request: Request<Incoming>,
 ) -> Result<T, ApiError> {
-    let (_, body) = super::request::read_body(request, state.config.app.max_body_bytes).await?;
+    let (_, body) = super::request::read_body(request, state.config().app.max_body_bytes).await?;
     let mut deserializer = serde_json::Deserializer::from_slice(&body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

@@ -12,7 +12,7 @@ pub async fn ping(state: &AppState, token: String) -> ApiResult {
             if let Some(down_since) = was_down {
                 crate::heartbeat::announce(
                     &state.store,
-                    &state.config,
+                    &state.config(),
                     &state.workers,
                     &integration,
                     crate::heartbeat::Event::Recovered { down_since },

@@ -7,7 +7,7 @@ use crate::api::state::AppState;
 
 /// The token check the engine runs on connect: 200 with the base URL for its links.
 pub async fn get(state: &AppState, request: Request<Incoming>) -> ApiResult {
-    auth::check_engine(request.headers(), &state.config.app)?;
+    auth::check_engine(request.headers(), &state.config().app)?;
     let url = state.public_base(request.headers());
     Ok(json(StatusCode::OK, &serde_json::json!({ "url": url })))
 }

@@ -30,9 +30,9 @@ fn to_json(base: &str, integration: &Integration) -> serde_json::Value {
 /// Always 201 with the integration, existing or new: the engine cannot recover from a
 /// duplicate-name error.
 pub async fn create(state: &AppState, request: Request<Incoming>) -> ApiResult {
-    auth::check_engine(request.headers(), &state.config.app)?;
+    auth::check_engine(request.headers(), &state.config().app)?;
     let base = state.public_base(request.headers());
-    let (content_type, body) = read_body(request, state.config.app.max_body_bytes).await?;
+    let (content_type, body) = read_body(request, state.config().app.max_body_bytes).await?;
     let fields = form_fields(content_type.as_deref(), &body)?;
     let name = required(&fields, "name")?;
     if name.chars().count() > MAX_NAME_LEN {
@@ -59,7 +59,7 @@ pub async fn create(state: &AppState, request: Request<Incoming>) -> ApiResult {
 }
 
 pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
-    auth::check_engine(request.headers(), &state.config.app)?;
+    auth::check_engine(request.headers(), &state.config().app)?;
     let base = state.public_base(request.headers());
     let params = query_params(request.uri().query());
     let integrations = match first(&params, "name") {

@@ -39,8 +39,8 @@ pub async fn notify(state: &AppState, request: Request<Incoming>, channel: Chann
 }
 
 async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) -> ApiResult {
-    auth::check_engine(request.headers(), &state.config.app)?;
-    let (content_type, body) = read_body(request, state.config.app.max_body_bytes).await?;
+    auth::check_engine(request.headers(), &state.config().app)?;
+    let (content_type, body) = read_body(request, state.config().app.max_body_bytes).await?;
     let fields = form_fields(content_type.as_deref(), &body)?;
     let email = required(&fields, "email")?;
     let message = required(&fields, "message")?;
@@ -60,8 +60,8 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
         return Err(ApiError::NumberNotVerified);
     }
     let limit = match channel {
-        Channel::Call => state.config.limits.calls_per_day,
-        _ => state.config.limits.sms_per_day,
+        Channel::Call => state.config().limits.calls_per_day,
+        _ => state.config().limits.sms_per_day,
     };
     let payload = serde_json::json!({ "source": "engine", "email": email, "message": message });
     let accepted = state

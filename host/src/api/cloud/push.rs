@@ -55,8 +55,8 @@ fn message_of(message: &Map<String, Value>, data: &Map<String, Value>) -> String
 }
 
 async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
-    auth::check_engine(request.headers(), &state.config.app)?;
-    let (_, body) = read_body(request, state.config.app.max_body_bytes).await?;
+    auth::check_engine(request.headers(), &state.config().app)?;
+    let (_, body) = read_body(request, state.config().app.max_body_bytes).await?;
     let message: Value = serde_json::from_slice(&body)
         .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
     let Value::Object(message) = message else {
@@ -130,8 +130,8 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
 /// `routes.push.recipients` that are known, active users; one `None` (a push to the
 /// device alone, for plugins that need no user) when there are none.
 async fn default_recipients(state: &AppState) -> Result<Vec<Option<User>>, ApiError> {
-    let names = state
-        .config
+    let config = state.config();
+    let names = config
         .routes
         .get(Channel::Push.as_str())
         .map(|route| route.recipients.as_slice())

@@ -54,7 +54,7 @@ fn invalid_page() -> ApiError {
 }
 
 pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
-    auth::check_engine(request.headers(), &state.config.app)?;
+    auth::check_engine(request.headers(), &state.config().app)?;
     let params = query_params(request.uri().query());
     let roles = all(&params, "roles")
         .map(|value| {

@@ -54,6 +54,21 @@ impl ServerProcess {
         }
     }
 
+    /// The config file it was started with (`app.port` filled in).
+    pub fn config_path(&self) -> &Path {
+        self._config.path()
+    }
+
+    /// Replaces the config file the way editors do (write aside, rename over), keeping
+    /// the port it runs on.
+    pub fn rewrite_config(&self, config: &str) {
+        let port = self.base.rsplit(':').next().unwrap_or_default();
+        let text = config.replacen("[app]", &format!("[app]\nport = \"127.0.0.1:{port}\""), 1);
+        let aside = self.config_path().with_extension("toml.new");
+        std::fs::write(&aside, text).unwrap();
+        std::fs::rename(&aside, self.config_path()).unwrap();
+    }
+
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])

@@ -1,0 +1,256 @@
+//! Reloading the configuration while the server runs, on SIGHUP and when the config
+//! file changes: plugin maps, routes, schedules, limits, delivery and heartbeat
+//! settings and tokens take effect; a broken file is refused with the reason logged
+//! and the running configuration kept. Keys only read at start-up keep their running
+//! value until the next restart, with a warning naming them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::{Config, ConfigSource, SharedConfig};
+use crate::plugins::PluginRegistry;
+
+const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// What a reload did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Top-level sections whose values changed and now apply.
+    pub applied: Vec<&'static str>,
+    /// Keys that changed but are read only at start-up.
+    pub needs_restart: Vec<&'static str>,
+}
+
+fn differs<T: std::fmt::Debug>(old: &T, new: &T) -> bool {
+    format!("{old:?}") != format!("{new:?}")
+}
+
+/// Puts the running value back into `new` for every key read only at start-up, and
+/// names those that differed.
+fn keep_start_up_keys(old: &Config, new: &mut Config) -> Vec<&'static str> {
+    let mut kept = Vec::new();
+    macro_rules! keep {
+        ($name:literal, $($field:ident).+) => {
+            if differs(&old.$($field).+, &new.$($field).+) {
+                kept.push($name);
+                new.$($field).+ = old.$($field).+.clone();
+            }
+        };
+    }
+    keep!("debug", debug);
+    keep!("app.port", app.port);
+    keep!("app.log_level", app.log_level);
+    keep!("app.log_path", app.log_path);
+    keep!("app.plugins_dir", app.plugins_dir);
+    keep!("app.plugin_cache_dir", app.plugin_cache_dir);
+    keep!("db", db);
+    keep!("sandbox", sandbox);
+    keep!("delivery.workers", delivery.workers);
+    keep!("schedules.fetch_timeout", schedules.fetch_timeout);
+    keep!("schedules.callback_timeout", schedules.callback_timeout);
+    keep!(
+        "grafana.oncall.incident_details",
+        grafana.oncall.incident_details
+    );
+    keep!("grafana.oncall.header_token", grafana.oncall.header_token);
+    keep!(
+        "grafana.oncall.details_timeout",
+        grafana.oncall.details_timeout
+    );
+    keep!("grafana.oncall.details_cache", grafana.oncall.details_cache);
+    kept
+}
+
+fn changed_sections(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    macro_rules! section {
+        ($name:literal, $field:ident) => {
+            if differs(&old.$field, &new.$field) {
+                changed.push($name);
+            }
+        };
+    }
+    section!("app", app);
+    section!("grafana", grafana);
+    section!("limits", limits);
+    section!("delivery", delivery);
+    section!("heartbeat", heartbeat);
+    section!("routes", routes);
+    section!("schedules", schedules);
+    section!("plugin", plugin);
+    changed
+}
+
+type FileWatch = notify_debouncer_full::Debouncer<
+    notify::RecommendedWatcher,
+    notify_debouncer_full::RecommendedCache,
+>;
+
+pub struct Reloader {
+    source: ConfigSource,
+    shared: SharedConfig,
+    registry: Arc<PluginRegistry>,
+    hangups: Option<tokio::signal::unix::Signal>,
+    file_changed: tokio::sync::mpsc::Receiver<()>,
+    _watch: Option<FileWatch>,
+}
+
+impl Reloader {
+    /// Listens for SIGHUP and watches the file at once, so a signal or an edit right
+    /// after start-up is not missed (and SIGHUP no longer ends the process).
+    pub fn start(
+        source: ConfigSource,
+        shared: SharedConfig,
+        registry: Arc<PluginRegistry>,
+    ) -> Self {
+        let hangups = match signal(SignalKind::hangup()) {
+            Ok(stream) => Some(stream),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGHUP; reload by editing the file");
+                None
+            }
+        };
+        let (file_events, file_changed) = tokio::sync::mpsc::channel::<()>(4);
+        let watch = source
+            .file
+            .as_deref()
+            .and_then(|file| watch_file(file, file_events));
+        Reloader {
+            source,
+            shared,
+            registry,
+            hangups,
+            file_changed,
+            _watch: watch,
+        }
+    }
+
+    /// Reads the configuration again; on success it is live when this returns.
+    pub async fn reload(&self) -> Result<Reloaded, String> {
+        let mut new = self.source.load().map_err(|err| err.to_string())?;
+        new.check_can_serve().map_err(|err| err.to_string())?;
+        let old = self.shared.get();
+        let needs_restart = keep_start_up_keys(&old, &mut new);
+        let applied = changed_sections(&old, &new);
+        // Plugins first: by the time routes and tokens change, the plugin maps they
+        // rely on are live.
+        if applied.contains(&"plugin") {
+            self.registry.set_tables(new.plugin.clone());
+            self.registry.scan().await;
+        }
+        self.shared.replace(new);
+        Ok(Reloaded {
+            applied,
+            needs_restart,
+        })
+    }
+
+    async fn reload_and_log(&self, trigger: &'static str) {
+        match self.reload().await {
+            Ok(reloaded) if reloaded.applied.is_empty() && reloaded.needs_restart.is_empty() => {
+                tracing::info!(trigger, "configuration reloaded: nothing changed")
+            }
+            Ok(reloaded) => {
+                tracing::info!(trigger, changed = ?reloaded.applied, "configuration reloaded");
+                if !reloaded.needs_restart.is_empty() {
+                    tracing::warn!(keys = ?reloaded.needs_restart, "these keys changed but are read only at start-up: the running values stay until the next restart");
+                }
+            }
+            Err(reason) => tracing::error!(
+                trigger,
+                error = %reason,
+                "configuration reload refused; the running configuration stays"
+            ),
+        }
+    }
+
+    /// Reloads on SIGHUP and when the config file's content changes, until `stopped`.
+    pub async fn run(mut self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+        let mut last_content = self.file_content();
+        loop {
+            let hangup = async {
+                match self.hangups.as_mut() {
+                    Some(hangups) => hangups.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                Some(()) = hangup => {
+                    last_content = self.file_content();
+                    self.reload_and_log("SIGHUP").await;
+                }
+                Some(()) = self.file_changed.recv() => {
+                    // Editors and Kubernetes replace files by renaming; only a change of
+                    // what the file says counts.
+                    let content = self.file_content();
+                    if content.is_some() && content != last_content {
+                        last_content = content;
+                        self.reload_and_log("file changed").await;
+                    }
+                }
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    fn file_content(&self) -> Option<Vec<u8>> {
+        self.source
+            .file
+            .as_deref()
+            .and_then(|file| std::fs::read(file).ok())
+    }
+}
+
+/// Watches the folder holding `file` (a file replaced by rename loses a watch on
+/// itself) and signals every change there.
+fn watch_file(file: &Path, changed: tokio::sync::mpsc::Sender<()>) -> Option<FileWatch> {
+    let folder: PathBuf = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut debouncer = match new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+        if matches!(result, Ok(ref batch) if !batch.is_empty()) {
+            let _ = changed.try_send(());
+        }
+    }) {
+        Ok(debouncer) => debouncer,
+        Err(err) => {
+            tracing::warn!(error = %err, "no file watcher available; reload with SIGHUP");
+            return None;
+        }
+    };
+    match debouncer.watch(&folder, RecursiveMode::NonRecursive) {
+        Ok(()) => {
+            tracing::info!(file = %file.display(), "watching the configuration file");
+            Some(debouncer)
+        }
+        Err(err) => {
+            tracing::warn!(folder = %folder.display(), error = %err, "cannot watch the configuration file; reload with SIGHUP");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_up_keys_keep_their_running_values() {
+        let old = Config::default();
+        let mut new = Config::default();
+        new.db.dbname = "other".to_owned();
+        new.limits.sms_per_day = 3;
+        new.sandbox.memory_mb = 1;
+        let kept = keep_start_up_keys(&old, &mut new);
+        assert_eq!(kept, vec!["db", "sandbox"]);
+        assert_eq!(new.db.dbname, old.db.dbname);
+        assert_eq!(new.sandbox.memory_mb, old.sandbox.memory_mb);
+        assert_eq!(changed_sections(&old, &new), vec!["limits"]);
+    }
+}
