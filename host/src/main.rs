@@ -29,14 +29,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .collect(),
         overrides: cli.overrides(),
     };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Check = command {
+        // The report covers a broken configuration too, so it loads it itself.
+        logging::init_cli("off");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        if runtime.block_on(cli::check::run(&source))? {
+            return Ok(());
+        }
+        std::process::exit(1);
+    }
     let config = source.load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
+        match command {
             Command::Serve => serve(config, source).await,
+            // Ran above, before the configuration was loaded.
+            Command::Check => Ok(()),
             Command::CheckConfig => {
                 config.check_can_serve()?;
                 println!("configuration OK\n{}", config.redacted_summary());

@@ -22,6 +22,7 @@
 //!
 //! Build with `cargo build --release --target wasm32-wasip2` as a `cdylib`.
 
+mod alert_group;
 pub mod config;
 pub mod http;
 pub mod log;

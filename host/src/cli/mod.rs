@@ -1,5 +1,6 @@
 //! Command-line interface: `serve`, `migrate`, `users …`, `notifications …`.
 
+pub mod check;
 pub mod notifications;
 pub mod plugins;
 pub mod schedules;
@@ -56,6 +57,9 @@ pub enum Command {
     Migrate,
     /// Check the configuration and print it with secrets hidden.
     CheckConfig,
+    /// Check everything a deploy needs: configuration, database, plugins, routes,
+    /// schedule exports, the OnCall API; exits 1 when anything fails.
+    Check,
     /// Manage the users the engine syncs.
     #[command(subcommand)]
     Users(users::UsersCommand),

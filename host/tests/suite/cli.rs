@@ -265,3 +265,92 @@ async fn a_dead_notification_is_queued_again_from_the_command_line() {
     let err = failed(emu(&db, &["notifications", "retry", "not-an-id"]));
     assert!(err.contains("not a notification id"), "{err}");
 }
+
+// The stand-in export server must answer while the test blocks on the command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
+    let db = common::fresh_database().await;
+    let export = common::sink::Sink::start().await;
+    let now = chrono::Utc::now();
+    export.respond_with(&format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\nBEGIN:VEVENT\r\nSUMMARY:alice\r\nUID:1\r\n\
+         DTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        (now - chrono::Duration::hours(1)).format("%Y%m%dT%H%M%SZ"),
+        (now + chrono::Duration::hours(1)).format("%Y%m%dT%H%M%SZ"),
+    ));
+    let plugins = common::plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
+    let base = format!(
+        "[app]\nauth_token = \"engine\"\nplugins_dir = {:?}\nplugin_cache_dir = \"\"\n\
+         [plugin.webhook]\nurl = \"http://127.0.0.1:9/hook\"\nallowed_hosts = [\"127.0.0.1\"]\n\
+         [grafana.oncall.schedules.primary]\nical_url = \"{}/export.ics?token=SECRET\"\n",
+        plugins.path().display(),
+        export.url
+    );
+    let check = |text: &str| {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let output = emu(
+            &db,
+            &["--config", &file.path().display().to_string(), "check"],
+        );
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+
+    let (code, report) = check(&base);
+    assert_eq!(code, Some(0), "{report}");
+    for line in [
+        "ok    configuration",
+        "ok    engine token",
+        "ok    database",
+        "ok    plugin webhook",
+        "ok    schedule primary",
+        "on call now: alice",
+        "all checks passed",
+    ] {
+        assert!(report.contains(line), "no {line:?} in:\n{report}");
+    }
+    assert!(
+        !report.contains("SECRET"),
+        "the export token leaked:\n{report}"
+    );
+
+    // A route naming a plugin that is not there, and a plugin map the plugin refuses.
+    let (code, report) = check(&format!(
+        "{base}[routes.sms]\nplugins = [\"webhook\", \"telegram\"]\n"
+    ));
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("FAIL  route sms"), "{report}");
+    assert!(report.contains("telegram"), "{report}");
+    let (code, report) = check(&base.replace("url = \"http://127.0.0.1:9/hook\"\n", ""));
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("FAIL  plugin webhook"), "{report}");
+
+    // A typo is reported, not a crash.
+    let (code, report) = check(&format!("{base}[delivery]\nmax_attemps = 3\n"));
+    assert_eq!(code, Some(1));
+    assert!(report.contains("FAIL  configuration"), "{report}");
+    assert!(report.contains("delivery.max_attemps"), "{report}");
+
+    // An unreachable database and a schedule that answers 404.
+    export.fail_next(1, 404);
+    let output = Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .args(["--db-url", "postgres://nobody@127.0.0.1:1/none", "check"])
+        .env_remove("EMU_ONCALL_CONFIG")
+        .env("EMU_ONCALL_APP__AUTH_TOKEN", "engine")
+        .env("EMU_ONCALL_APP__PLUGINS_DIR", plugins.path())
+        .env("EMU_ONCALL_PLUGIN__WEBHOOK__URL", "http://127.0.0.1:9/hook")
+        .env(
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__ICAL_URL",
+            format!("{}/gone.ics", export.url),
+        )
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(report.contains("FAIL  database"), "{report}");
+    assert!(report.contains("FAIL  schedule primary"), "{report}");
+    assert!(report.contains("404"), "{report}");
+}

@@ -443,3 +443,62 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
         Outcome::Permanent(_)
     ));
 }
+
+fn with_alert_group(mut notification: WitNotification) -> WitNotification {
+    notification.alert_group = Some(emu_oncall::plugins::WitAlertGroup {
+        id: "IABC".to_owned(),
+        number: Some(13),
+        title: "Disk <full>".to_owned(),
+        state: "firing".to_owned(),
+        integration: "Grafana Alerting".to_owned(),
+        permalink: "https://grafana.example.com/a/grafana-oncall-app/alert-groups/IABC".to_owned(),
+        labels: vec![("severity".to_owned(), "critical".to_owned())],
+        started_at: Some("2026-11-24T09:58:00Z".to_owned()),
+    });
+    notification
+}
+
+#[tokio::test]
+async fn telegram_and_slack_show_the_alert_groups_details() {
+    let telegram_sink = Sink::start().await;
+    telegram_sink.respond_with(r#"{"ok":true,"result":{"message_id":1}}"#);
+    let telegram = load(
+        "telegram.wasm",
+        &[
+            ("bot_token", "123456:ABC-secret"),
+            ("api_url", &telegram_sink.url),
+            ("allowed_hosts", "127.0.0.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let page = with_alert_group(notification(
+        Channel::Sms,
+        "Grafana OnCall: Alert group #13",
+        &[("telegram_chat_id", "42"), ("slack_user_id", "U1")],
+    ));
+    let (outcome, request) = deliver(&telegram, &telegram_sink, &page).await;
+    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert_eq!(
+        request.json()["text"],
+        "🚨 Grafana OnCall: Alert group #13\n\n#13 Disk <full> (firing)\nvia Grafana Alerting\nseverity=critical\nhttps://grafana.example.com/a/grafana-oncall-app/alert-groups/IABC"
+    );
+
+    let slack_sink = Sink::start().await;
+    slack_sink.respond_with("ok");
+    let slack = load(
+        "slack.wasm",
+        &[
+            ("webhook_url", &format!("{}/hook", slack_sink.url)),
+            ("allowed_hosts", "127.0.0.1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let (outcome, request) = deliver(&slack, &slack_sink, &page).await;
+    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert_eq!(
+        request.json()["text"],
+        "*[SMS]* for <@U1>: Grafana OnCall: Alert group #13\n*<https://grafana.example.com/a/grafana-oncall-app/alert-groups/IABC|#13 Disk &lt;full&gt; (firing)>* via Grafana Alerting\nseverity=critical"
+    );
+}

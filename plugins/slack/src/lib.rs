@@ -41,14 +41,24 @@ pub fn payload(
         Channel::Shift => "Shift",
         Channel::Test => "Test",
     };
+    let mut text = format!("*[{kind}]* for {who}: {}", escape(&notification.message));
+    if let Some(group) = &notification.alert_group {
+        // The headline links to the alert group when its permalink is known.
+        let headline = escape(&group.headline());
+        if group.permalink.is_empty() {
+            text.push_str(&format!("\n*{headline}*"));
+        } else {
+            text.push_str(&format!("\n*<{}|{headline}>*", group.permalink));
+        }
+        if !group.integration.is_empty() {
+            text.push_str(&format!(" via {}", escape(&group.integration)));
+        }
+        if !group.labels.is_empty() {
+            text.push_str(&format!("\n{}", escape(&group.labels_text())));
+        }
+    }
     let mut body = Map::new();
-    body.insert(
-        "text".to_owned(),
-        json!(format!(
-            "*[{kind}]* for {who}: {}",
-            escape(&notification.message)
-        )),
-    );
+    body.insert("text".to_owned(), json!(text));
     if let Some(channel) = channel {
         body.insert("channel".to_owned(), json!(channel));
     }

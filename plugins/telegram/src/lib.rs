@@ -13,7 +13,8 @@ pub struct Telegram;
 
 const DEFAULT_API: &str = "https://api.telegram.org";
 
-/// The message as sent: a short marker of what kind of page it is, then the text.
+/// The message as sent: a short marker of what kind of page it is, the text, then the
+/// alert group's details when the host has them.
 pub fn text(notification: &Notification) -> String {
     let marker = match notification.channel {
         Channel::Sms | Channel::Call => "🚨",
@@ -21,7 +22,12 @@ pub fn text(notification: &Notification) -> String {
         Channel::Shift => "🗓",
         Channel::Test => "✅",
     };
-    format!("{marker} {}", notification.message)
+    let mut text = format!("{marker} {}", notification.message);
+    if let Some(group) = &notification.alert_group {
+        text.push_str("\n\n");
+        text.push_str(&group.summary_lines().join("\n"));
+    }
+    text
 }
 
 /// The Bot API answers `{"ok": false, "error_code": N, "description": "..."}` on errors;
