@@ -21,6 +21,9 @@ pub struct Event {
     pub summary: String,
     /// Who is on call: the SUMMARY's username (see [`person_of`]).
     pub person: String,
+    /// The `[L<n>]` layer of exports from OnCall before v1.2.16, which left the layers
+    /// unresolved; a higher layer hides the lower ones while it has someone on call.
+    pub layer: Option<u32>,
     pub start: Time,
     pub end: Option<Time>,
     pub duration: Option<Length>,
@@ -53,6 +56,13 @@ pub fn person_of(summary: &str) -> String {
         None => trimmed,
     };
     without_layer.trim().to_owned()
+}
+
+/// The `n` of a `[L<n>] name` summary.
+pub fn layer_of(summary: &str) -> Option<u32> {
+    let after_colon = summary.rsplit_once(": ").map_or(summary, |(_, name)| name);
+    let (digits, _) = after_colon.trim().strip_prefix("[L")?.split_once("] ")?;
+    digits.parse().ok()
 }
 
 fn param<'a>(property: &'a Property<'a>, key: &str) -> Option<&'a str> {
@@ -155,6 +165,7 @@ fn event(component: &Component<'_>, aliases: &[(String, String)]) -> Result<Even
     Ok(Event {
         uid: text(component, "UID").unwrap_or_default(),
         person: person_of(&summary),
+        layer: layer_of(&summary),
         summary,
         start,
         end: one_time(component, "DTEND", aliases)?,
@@ -223,6 +234,9 @@ mod tests {
         assert_eq!(person_of("Primary: alice"), "alice");
         assert_eq!(person_of("Team: DB, nights: bob"), "bob");
         assert_eq!(person_of("[L1] carol"), "carol");
+        assert_eq!(layer_of("[L12] carol"), Some(12));
+        assert_eq!(layer_of("carol"), None);
+        assert_eq!(layer_of("[Lx] carol"), None);
         assert_eq!(person_of(" dave "), "dave");
     }
 

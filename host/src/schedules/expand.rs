@@ -14,6 +14,8 @@ pub struct Occurrence {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub person: String,
+    /// Set only before [`resolve_layers`] (old OnCall exports).
+    pub layer: Option<u32>,
 }
 
 /// How long an event lasts: DTEND as the same wall-clock length, else DURATION, else one
@@ -133,6 +135,7 @@ pub fn occurrences(
                     start,
                     end,
                     person: event.person.clone(),
+                    layer: event.layer,
                 });
             }
             continue;
@@ -165,12 +168,14 @@ pub fn occurrences(
                         end: length(instance)
                             .end(local_in(&instance.start, instance_zone), instance_zone),
                         person: instance.person.clone(),
+                        layer: instance.layer,
                     }
                 }
                 None => Occurrence {
                     start,
                     end: span.end(local, zone),
                     person: event.person.clone(),
+                    layer: event.layer,
                 },
             };
             if occurrence.start < to && occurrence.end > from && occurrence.end > occurrence.start {
@@ -180,7 +185,53 @@ pub fn occurrences(
     }
     out.sort();
     out.dedup();
-    (out, errors)
+    (resolve_layers(out), errors)
+}
+
+/// The final schedule of a layered export: at every instant only the highest layer
+/// with someone on call counts (events without a layer always count), as OnCall itself
+/// resolves layers. The result is cut into pieces where the on-call set changes, with
+/// each person's contiguous pieces merged, so a person's shift starts where they
+/// really come on duty. Unlayered calendars pass through unchanged.
+pub fn resolve_layers(occurrences: Vec<Occurrence>) -> Vec<Occurrence> {
+    if occurrences.iter().all(|o| o.layer.is_none()) {
+        return occurrences;
+    }
+    let mut bounds: Vec<DateTime<Utc>> =
+        occurrences.iter().flat_map(|o| [o.start, o.end]).collect();
+    bounds.sort();
+    bounds.dedup();
+    let mut resolved: Vec<Occurrence> = Vec::new();
+    for window in bounds.windows(2) {
+        let (from, to) = (window[0], window[1]);
+        let active: Vec<&Occurrence> = occurrences
+            .iter()
+            .filter(|o| o.start <= from && from < o.end)
+            .collect();
+        let top = active.iter().filter_map(|o| o.layer).max();
+        let people: BTreeSet<&str> = active
+            .iter()
+            .filter(|o| o.layer.is_none() || o.layer == top)
+            .map(|o| o.person.as_str())
+            .collect();
+        for person in people {
+            match resolved
+                .iter_mut()
+                .rev()
+                .find(|piece| piece.person == person && piece.end == from)
+            {
+                Some(piece) => piece.end = to,
+                None => resolved.push(Occurrence {
+                    start: from,
+                    end: to,
+                    person: person.to_owned(),
+                    layer: None,
+                }),
+            }
+        }
+    }
+    resolved.sort();
+    resolved
 }
 
 /// Who is on call at `at`: every person with an occurrence covering it (half-open),
@@ -192,4 +243,53 @@ pub fn on_call_at(occurrences: &[Occurrence], at: DateTime<Utc>) -> Vec<String> 
         .map(|o| o.person.as_str())
         .collect();
     names.into_iter().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// A pre-v1.2.16 export: raw recurring layers. Layer 1 is alice around the clock,
+    /// layer 2 (which wins) bob on weekdays 09:00-17:00 UTC.
+    const LAYERED: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Grafana Labs//Grafana On-Call//\r\n\
+BEGIN:VEVENT\r\nSUMMARY:[L1] alice\r\nUID:oncall-a-PK1-U1-E1-S0\r\nDTSTART:20260302T000000Z\r\nDTEND:20260303T000000Z\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nSUMMARY:[L2] bob\r\nUID:oncall-b-PK2-U2-E1-S0\r\nDTSTART:20260302T090000Z\r\nDTEND:20260302T170000Z\r\nRRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, day, hour, 30, 0).unwrap()
+    }
+
+    #[test]
+    fn a_higher_layer_hides_the_lower_one_while_it_has_someone() {
+        let calendar = crate::schedules::parse(LAYERED).unwrap();
+        let (shifts, errors) = occurrences(&calendar, at(2, 0), at(9, 0));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(on_call_at(&shifts, at(3, 10)), vec!["bob"]); // Tuesday, business hours
+        assert_eq!(on_call_at(&shifts, at(3, 18)), vec!["alice"]);
+        assert_eq!(on_call_at(&shifts, at(7, 10)), vec!["alice"]); // Saturday
+                                                                   // alice's weekday stretches start at 17:00, each on its own instant, so each is
+                                                                   // announced as its own shift.
+        let alice_starts: Vec<DateTime<Utc>> = shifts
+            .iter()
+            .filter(|o| o.person == "alice")
+            .map(|o| o.start)
+            .collect();
+        assert!(alice_starts.contains(&Utc.with_ymd_and_hms(2026, 3, 3, 17, 0, 0).unwrap()));
+        assert!(alice_starts.contains(&Utc.with_ymd_and_hms(2026, 3, 4, 17, 0, 0).unwrap()));
+        assert!(shifts.iter().all(|o| o.layer.is_none()));
+    }
+
+    #[test]
+    fn unlayered_calendars_are_left_as_they_are() {
+        let occurrence = |person: &str, from: u32, to: u32| Occurrence {
+            start: at(2, from),
+            end: at(2, to),
+            person: person.to_owned(),
+            layer: None,
+        };
+        let both = vec![occurrence("alice", 1, 5), occurrence("bob", 3, 7)];
+        assert_eq!(resolve_layers(both.clone()), both);
+    }
 }
