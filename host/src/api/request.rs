@@ -26,7 +26,32 @@ pub fn query_params(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 fn decode_component(text: &str) -> String {
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
+    without_nul(percent_decode_str(text).decode_utf8_lossy().into_owned())
+}
+
+/// PostgreSQL text cannot hold a NUL character: it becomes U+FFFD, as undecodable
+/// bytes do, so a stray NUL neither fails a page nor matches anything by accident.
+pub fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}
+
+/// The same for every string (and key) in a JSON value (jsonb refuses `\u0000` too).
+pub fn json_without_nul(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(without_nul(text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(json_without_nul).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (without_nul(key), json_without_nul(value)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 pub fn first<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -94,8 +119,8 @@ pub fn form_fields(
         return Ok(map
             .into_iter()
             .map(|(key, value)| match value {
-                serde_json::Value::String(text) => (key, text),
-                other => (key, other.to_string()),
+                serde_json::Value::String(text) => (without_nul(key), without_nul(text)),
+                other => (without_nul(key), without_nul(other.to_string())),
             })
             .collect());
     }
@@ -105,7 +130,12 @@ pub fn form_fields(
         ));
     }
     Ok(form_urlencoded::parse(body)
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .map(|(key, value)| {
+            (
+                without_nul(key.into_owned()),
+                without_nul(value.into_owned()),
+            )
+        })
         .collect())
 }
 
@@ -139,6 +169,16 @@ mod tests {
             first(&params, "name"),
             Some("OnCall Cloud Heartbeat http://x")
         );
+    }
+
+    #[test]
+    fn nul_characters_never_reach_the_database() {
+        let params = query_params(Some("email=a%00b%40example.com"));
+        assert_eq!(params[0].1, "a\u{FFFD}b@example.com");
+        let fields = form_fields(None, b"message=x%00y").unwrap();
+        assert_eq!(fields[0].1, "x\u{FFFD}y");
+        let json = json_without_nul(serde_json::json!({"a\u{0}": ["b\u{0}", 1]}));
+        assert_eq!(json, serde_json::json!({"a\u{FFFD}": ["b\u{FFFD}", 1]}));
     }
 
     #[test]

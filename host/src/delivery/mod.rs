@@ -326,18 +326,22 @@ impl Deliverer {
         }
     }
 
+    /// One plugin call. `renew` extends the lease first: a failover round's later
+    /// plugins need it; the first call of a round starts right after the claim, and a
+    /// call never outlasts a lease (the config requires it to exceed the plugin timeout).
     async fn attempt(
         &self,
         notification: &Notification,
         plugin: &LoadedPlugin,
         message: &WitNotification,
         attempt: i32,
+        renew: bool,
     ) -> Result<Option<Outcome>, StoreError> {
-        // A failover round may call several slow plugins: keep the claim alive.
-        if !self
-            .store
-            .renew_lease(notification.id, &self.owner, self.lease())
-            .await?
+        if renew
+            && !self
+                .store
+                .renew_lease(notification.id, &self.owner, self.lease())
+                .await?
         {
             tracing::warn!(notification = %notification.id, "lease lost; leaving the round to its new holder");
             return Ok(None);
@@ -409,8 +413,11 @@ impl Deliverer {
         attempt: i32,
     ) -> Result<RoundResult, StoreError> {
         let mut failures = Vec::new();
-        for plugin in plugins {
-            match self.attempt(notification, plugin, message, attempt).await? {
+        for (index, plugin) in plugins.iter().enumerate() {
+            match self
+                .attempt(notification, plugin, message, attempt, index > 0)
+                .await?
+            {
                 None => return Ok(RoundResult::Waiting("lease lost".to_owned())),
                 Some(Outcome::Delivered(_)) => {
                     self.settle(notification.id, Settlement::Delivered { by: &plugin.name })
@@ -437,7 +444,12 @@ impl Deliverer {
         message: &WitNotification,
         attempt: i32,
     ) -> Result<RoundResult, StoreError> {
-        let done = self.store.delivered_by_plugins(notification.id).await?;
+        // Nothing can have been delivered before the first round.
+        let done = if attempt > 1 {
+            self.store.delivered_by_plugins(notification.id).await?
+        } else {
+            Vec::new()
+        };
         let pending: Vec<&Arc<LoadedPlugin>> = plugins
             .iter()
             .filter(|plugin| !done.contains(&plugin.name))
@@ -447,7 +459,7 @@ impl Deliverer {
         let outcomes = futures::future::join_all(
             pending
                 .iter()
-                .map(|plugin| self.attempt(notification, plugin, message, attempt)),
+                .map(|plugin| self.attempt(notification, plugin, message, attempt, false)),
         )
         .await;
         let mut delivered: Vec<String> = done;

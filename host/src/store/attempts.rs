@@ -1,5 +1,6 @@
 //! Delivery bookkeeping: claiming a notification, recording each attempt, settling it.
 
+use super::Cached;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -70,7 +71,7 @@ impl Store {
     ) -> Result<Option<Claim>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 "UPDATE notifications
                  SET status = 'delivering', attempts = attempts + 1, lease_owner = $2,
                      lease_until = now() + make_interval(secs => $3), updated_at = now()
@@ -96,7 +97,7 @@ impl Store {
     ) -> Result<Vec<Claim>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 "UPDATE notifications n
                  SET status = 'delivering', attempts = n.attempts + 1, lease_owner = $1,
                      lease_until = now() + make_interval(secs => $2), updated_at = now()
@@ -129,7 +130,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let updated = client
-            .execute(
+            .execute_cached(
                 "UPDATE notifications SET lease_until = now() + make_interval(secs => $3)
                  WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'",
                 &[&id, &owner, &lease.as_secs_f64()],
@@ -143,7 +144,7 @@ impl Store {
     pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
         let client = self.client().await?;
         Ok(client
-            .execute(
+            .execute_cached(
                 "UPDATE notifications
                  SET status = 'failed', next_attempt_at = now(), lease_owner = NULL,
                      lease_until = NULL, updated_at = now(),
@@ -158,7 +159,7 @@ impl Store {
     pub async fn retry_notification(&self, id: Uuid) -> Result<(), StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 "UPDATE notifications
                  SET status = 'pending', next_attempt_at = now(), retry_base_attempts = attempts,
                      retry_requested_at = now(), updated_at = now()
@@ -182,7 +183,7 @@ impl Store {
     pub async fn record_attempt(&self, attempt: NewAttempt<'_>) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 "INSERT INTO delivery_attempts
                      (notification_id, attempt, plugin, plugin_version, outcome, error, receipt, duration_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -205,7 +206,7 @@ impl Store {
     pub async fn delivered_by_plugins(&self, id: Uuid) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 "SELECT DISTINCT plugin FROM delivery_attempts
                  WHERE notification_id = $1 AND outcome = 'delivered'",
                 &[&id],
@@ -217,7 +218,7 @@ impl Store {
     pub async fn attempts(&self, id: Uuid) -> Result<Vec<Attempt>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 "SELECT attempt, plugin, plugin_version, outcome, error, receipt, duration_ms, started_at
                  FROM delivery_attempts WHERE notification_id = $1 ORDER BY id",
                 &[&id],
@@ -251,20 +252,20 @@ impl Store {
         let release = "lease_owner = NULL, lease_until = NULL, updated_at = now()";
         let mine = "id = $1 AND lease_owner = $2 AND status = 'delivering'";
         let updated = match settlement {
-            Settlement::Delivered { by } => client.execute(
+            Settlement::Delivered { by } => client.execute_cached(
                 &format!("UPDATE notifications SET status = 'delivered', delivered_by = $3, delivered_at = now(), last_error = NULL, {release} WHERE {mine}"),
                 &[&id, &owner, &by],
             ).await?,
-            Settlement::Retry { error, retry_at } => client.execute(
+            Settlement::Retry { error, retry_at } => client.execute_cached(
                 &format!("UPDATE notifications SET status = 'failed', last_error = $3, next_attempt_at = $4, {release} WHERE {mine}"),
                 &[&id, &owner, &error, &retry_at],
             ).await?,
-            Settlement::Dead { error } => client.execute(
+            Settlement::Dead { error } => client.execute_cached(
                 &format!("UPDATE notifications SET status = 'dead', last_error = $3, {release} WHERE {mine}"),
                 &[&id, &owner, &error],
             ).await?,
             // The claim counted an attempt that never happened: take it back.
-            Settlement::Unclaim { reason, retry_at } => client.execute(
+            Settlement::Unclaim { reason, retry_at } => client.execute_cached(
                 &format!("UPDATE notifications SET status = CASE WHEN attempts - 1 > retry_base_attempts THEN 'failed' ELSE 'pending' END, attempts = attempts - 1, last_error = $3, next_attempt_at = $4, {release} WHERE {mine}"),
                 &[&id, &owner, &reason, &retry_at],
             ).await?,
@@ -276,7 +277,7 @@ impl Store {
     pub async fn oldest_undelivered_age(&self) -> Result<Option<f64>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_one(
+            .query_one_cached(
                 "SELECT extract(epoch FROM now() - min(created_at))::float8 FROM notifications
                  WHERE status IN ('pending', 'failed', 'delivering')",
                 &[],

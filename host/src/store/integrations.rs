@@ -1,5 +1,6 @@
 //! Heartbeat integrations: one per engine, created idempotently by name.
 
+use super::Cached;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
@@ -44,7 +45,7 @@ impl Store {
         let client = self.client().await?;
         // DO UPDATE (a no-op) rather than DO NOTHING so RETURNING yields the existing row.
         let row = client
-            .query_one(
+            .query_one_cached(
                 &format!(
                     "INSERT INTO integrations (id, name, type, token) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
@@ -67,7 +68,7 @@ impl Store {
     ) -> Result<Vec<Integration>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &format!("SELECT {COLUMNS} FROM integrations WHERE name = $1"),
                 &[&name],
             )
@@ -78,7 +79,7 @@ impl Store {
     pub async fn list_integrations(&self) -> Result<Vec<Integration>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &format!("SELECT {COLUMNS} FROM integrations ORDER BY name"),
                 &[],
             )
@@ -95,7 +96,7 @@ impl Store {
     ) -> Result<Option<(Integration, Option<DateTime<Utc>>)>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 "WITH previous AS (
                      SELECT id, down_notified_at FROM integrations WHERE token = $1 FOR UPDATE
                  )
@@ -123,7 +124,7 @@ impl Store {
     ) -> Result<Vec<Integration>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &format!(
                     "UPDATE integrations SET down_notified_at = now()
                      WHERE down_notified_at IS NULL

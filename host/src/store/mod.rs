@@ -2,6 +2,7 @@
 //! here, so any number of replicas can serve side by side.
 
 pub mod attempts;
+mod cached;
 mod error;
 pub mod integrations;
 pub mod migrations;
@@ -17,6 +18,7 @@ use tokio_postgres::NoTls;
 
 use crate::config::DbConfig;
 
+pub(crate) use cached::Cached;
 pub use error::StoreError;
 
 /// A handle to the database, cheap to clone.

@@ -1,6 +1,7 @@
 //! Notifications the engine handed us. A row is committed before the engine gets its
 //! answer, so an accepted page survives a crash.
 
+use super::Cached;
 use std::fmt;
 use std::str::FromStr;
 
@@ -37,6 +38,17 @@ impl Channel {
             Channel::Push => "push",
             Channel::Shift => "shift",
             Channel::Test => "test",
+        }
+    }
+
+    /// The same, as a value that outlives a query's parameter list.
+    fn as_str_ref(self) -> &'static &'static str {
+        match self {
+            Channel::Sms => &"sms",
+            Channel::Call => &"call",
+            Channel::Push => &"push",
+            Channel::Shift => &"shift",
+            Channel::Test => &"test",
         }
     }
 }
@@ -176,25 +188,31 @@ pub struct NotificationFilter {
     pub limit: i64,
 }
 
+const INSERT: &str =
+    "INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
+                      VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn insert_params<'a>(
+    id: &'a Uuid,
+    new: &'a NewNotification,
+) -> [&'a (dyn tokio_postgres::types::ToSql + Sync); 6] {
+    [
+        id,
+        new.channel.as_str_ref(),
+        &new.user_id,
+        &new.recipient_email,
+        &new.message,
+        &new.payload,
+    ]
+}
+
 /// Inserts `new` as a pending notification inside the caller's transaction.
 pub(super) async fn insert(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::Transaction<'_>,
     new: &NewNotification,
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::new_v4();
-    tx.execute(
-        "INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &id,
-            &new.channel.as_str(),
-            &new.user_id,
-            &new.recipient_email,
-            &new.message,
-            &new.payload,
-        ],
-    )
-    .await?;
+    tx.execute_cached(INSERT, &insert_params(&id, new)).await?;
     Ok(id)
 }
 
@@ -205,22 +223,28 @@ impl Store {
         new: NewNotification,
         daily_limit: u32,
     ) -> Result<Accepted, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        if let Some(user_id) = &new.user_id {
-            if !usage::take_one(&tx, user_id, new.channel.as_str(), daily_limit).await? {
-                return Ok(Accepted::LimitExceeded);
-            }
+        // One statement, committed on its own: the engine waits on this.
+        let client = self.client().await?;
+        let id = Uuid::new_v4();
+        if let (Some(user_id), 1..) = (&new.user_id, daily_limit) {
+            return Ok(
+                if usage::insert_counted(&client, id, &new, user_id, daily_limit).await? {
+                    Accepted::Stored(id)
+                } else {
+                    Accepted::LimitExceeded
+                },
+            );
         }
-        let id = insert(&tx, &new).await?;
-        tx.commit().await?;
+        client
+            .execute_cached(INSERT, &insert_params(&id, &new))
+            .await?;
         Ok(Accepted::Stored(id))
     }
 
     pub async fn get_notification(&self, id: Uuid) -> Result<Option<Notification>, StoreError> {
         let client = self.client().await?;
         client
-            .query_opt(
+            .query_opt_cached(
                 &format!("SELECT {COLUMNS} FROM notifications WHERE id = $1"),
                 &[&id],
             )
@@ -238,7 +262,7 @@ impl Store {
         let client = self.client().await?;
         let status = filter.status.map(Status::as_str);
         let rows = client
-            .query(
+            .query_cached(
                 &format!(
                     "SELECT {COLUMNS} FROM notifications
                      WHERE ($1::text IS NULL OR status = $1)
@@ -256,7 +280,7 @@ impl Store {
     pub async fn notification_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 "SELECT status, count(*) FROM notifications GROUP BY status",
                 &[],
             )

@@ -1,5 +1,6 @@
 //! Schedule state: the last on-call set, polling claims, and announced shift changes.
 
+use super::Cached;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
@@ -64,7 +65,7 @@ impl Store {
     pub async fn ensure_schedules(&self, names: &[String]) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 "INSERT INTO schedules (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING",
                 &[&names],
             )
@@ -81,7 +82,7 @@ impl Store {
     ) -> Result<Vec<ScheduleState>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &format!(
                     "UPDATE schedules s SET poll_owner = $2, poll_until = now() + make_interval(secs => $3)
                      FROM (SELECT name FROM schedules
@@ -112,7 +113,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 "UPDATE schedules SET on_call = $3, body = $4, etag = $5, last_modified = $6,
                      last_polled_at = now(), last_error = NULL, last_error_at = NULL,
                      next_poll_at = now() + make_interval(secs => $7), poll_owner = NULL, poll_until = NULL
@@ -141,7 +142,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 "UPDATE schedules SET last_error = $3, last_error_at = now(),
                      next_poll_at = now() + make_interval(secs => $4), poll_owner = NULL, poll_until = NULL
                  WHERE name = $1 AND poll_owner = $2",
@@ -161,7 +162,7 @@ impl Store {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let inserted = tx
-            .query_opt(
+            .query_opt_cached(
                 "INSERT INTO shift_events (schedule, username, kind, at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT DO NOTHING RETURNING at",
                 &[
@@ -178,7 +179,7 @@ impl Store {
         let mut id = None;
         if let Some(new) = notification {
             let notification_id = super::notifications::insert(&tx, &new).await?;
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE shift_events SET notification = $5
                  WHERE schedule = $1 AND username = $2 AND kind = $3 AND at = $4",
                 &[
@@ -207,7 +208,7 @@ impl Store {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .query_opt_cached(
                 "SELECT s.at FROM shift_events s
                  WHERE s.schedule = $1 AND s.username = $2 AND s.kind = 'start' AND s.at <= $3
                    AND NOT EXISTS (
@@ -224,7 +225,7 @@ impl Store {
     pub async fn list_schedules(&self) -> Result<Vec<ScheduleState>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &format!("SELECT {COLUMNS} FROM schedules ORDER BY name"),
                 &[],
             )

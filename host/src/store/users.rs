@@ -1,5 +1,6 @@
 //! The people we page. Matched by email (case-insensitively), as the engine does.
 
+use super::Cached;
 use std::fmt;
 use std::str::FromStr;
 
@@ -199,7 +200,7 @@ impl Store {
         let new = new.validate()?;
         let client = self.client().await?;
         let row = client
-            .query_one(
+            .query_one_cached(
                 &format!(
                     "INSERT INTO users (id, email, username, name, phone_number, role, attributes)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
@@ -228,7 +229,7 @@ impl Store {
             format!("SELECT {COLUMNS} FROM users WHERE id = $1")
         };
         client
-            .query_opt(&sql, &[&key.trim()])
+            .query_opt_cached(&sql, &[&key.trim()])
             .await?
             .as_ref()
             .map(User::from_row)
@@ -240,7 +241,7 @@ impl Store {
         let client = self.client().await?;
         let lowered: Vec<String> = emails.iter().map(|email| email.to_lowercase()).collect();
         let rows = client
-            .query(
+            .query_cached(
                 &format!(
                     "SELECT {COLUMNS} FROM users
                      WHERE active AND lower(email) = ANY($1)
@@ -259,7 +260,7 @@ impl Store {
     ) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;
         client
-            .query_opt(
+            .query_opt_cached(
                 &format!(
                     "SELECT {COLUMNS} FROM users
                      WHERE active AND (lower(username) = lower($1) OR lower(email) = lower($1))
@@ -280,7 +281,7 @@ impl Store {
     ) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;
         client
-            .query_opt(
+            .query_opt_cached(
                 &format!(
                     "SELECT {COLUMNS} FROM users WHERE active AND attributes ->> $1 = $2
                      ORDER BY created_at LIMIT 1"
@@ -304,14 +305,14 @@ impl Store {
         let role_names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
         let filter = "active AND (cardinality($1::text[]) = 0 OR role = ANY($1))";
         let total: i64 = client
-            .query_one(
+            .query_one_cached(
                 &format!("SELECT count(*) FROM users WHERE {filter}"),
                 &[&role_names],
             )
             .await?
             .get(0);
         let rows = client
-            .query(
+            .query_cached(
                 &format!(
                     "SELECT {COLUMNS} FROM users WHERE {filter}
                      ORDER BY created_at, id LIMIT $2 OFFSET $3"
@@ -328,7 +329,7 @@ impl Store {
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
+            .query_cached(
                 &format!("SELECT {COLUMNS} FROM users ORDER BY lower(email)"),
                 &[],
             )
@@ -367,7 +368,7 @@ impl Store {
         }
         let client = self.client().await?;
         let row = client
-            .query_one(
+            .query_one_cached(
                 &format!(
                     "UPDATE users SET email = $2, username = $3, name = $4, phone_number = $5,
                          role = $6, active = $7, attributes = $8, updated_at = now()
@@ -395,7 +396,7 @@ impl Store {
         };
         let client = self.client().await?;
         client
-            .execute("DELETE FROM users WHERE id = $1", &[&user.id])
+            .execute_cached("DELETE FROM users WHERE id = $1", &[&user.id])
             .await?;
         Ok(user)
     }
@@ -412,7 +413,7 @@ impl Store {
                 .validate()
                 .map_err(|err| StoreError::Invalid(format!("record {row_no}: {err}")))?;
             let inserted: bool = tx
-                .query_one(
+                .query_one_cached(
                     "INSERT INTO users (id, email, username, name, phone_number, role, attributes)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (lower(email)) DO UPDATE SET

@@ -19,5 +19,6 @@ mod migrations;
 mod plugins;
 mod process;
 mod reload;
+mod robustness;
 mod schedule_fixtures;
 mod schedule_tracking;

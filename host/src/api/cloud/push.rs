@@ -58,6 +58,7 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
     auth::check_engine(request.headers(), &state.config().app)?;
     let (_, body) = read_body(request, state.config().app.max_body_bytes).await?;
     let message: Value = serde_json::from_slice(&body)
+        .map(crate::api::request::json_without_nul)
         .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
     let Value::Object(message) = message else {
         return Err(ApiError::BadRequest(

@@ -1,0 +1,233 @@
+//! A bounded, seeded fuzz drill: mutated iCal exports and malformed engine requests
+//! must give errors, never a panic or a 5xx, and leave the server answering.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// xorshift64*: a small, seeded generator, so a failure replays exactly.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// One mutation of `input`: flipped bytes, a cut, a duplicated or dropped line, or a
+/// line with a property name swapped for another.
+fn mutate(input: &[u8], random: &mut Random) -> Vec<u8> {
+    let mut out = input.to_vec();
+    match random.below(5) {
+        0 => {
+            for _ in 0..=random.below(8) {
+                let at = random.below(out.len());
+                out[at] = random.next() as u8;
+            }
+        }
+        1 => out.truncate(random.below(out.len())),
+        2 | 3 => {
+            let text = String::from_utf8_lossy(&out).into_owned();
+            let mut lines: Vec<&str> = text.split("\r\n").collect();
+            let at = random.below(lines.len());
+            if random.below(2) == 0 {
+                lines.insert(at, lines[at]);
+            } else {
+                lines.remove(at);
+            }
+            let swapped = [
+                "DTSTART:",
+                "DTEND:",
+                "RRULE:FREQ=",
+                "EXDATE:",
+                "RDATE:",
+                "RECURRENCE-ID:",
+                "BEGIN:VEVENT",
+                "END:VEVENT",
+                "DURATION:P",
+                "TZID:",
+            ];
+            let extra = format!("{}{}", swapped[random.below(swapped.len())], random.next());
+            lines.insert(random.below(lines.len()), &extra);
+            out = lines.join("\r\n").into_bytes();
+        }
+        _ => {
+            let at = random.below(out.len());
+            let len = random.below(64);
+            let noise = random.bytes(len);
+            out.splice(at..at, noise);
+        }
+    }
+    out
+}
+
+#[test]
+fn mutated_exports_are_read_or_refused_but_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ical");
+    let mut fixtures: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "ics"))
+        .map(|entry| std::fs::read(entry.path()).unwrap())
+        .collect();
+    assert!(fixtures.len() >= 10);
+    fixtures.sort();
+    let mut random = Random(0x5eed_1ca1_0000_0001);
+    let from = chrono::DateTime::parse_from_rfc3339("2026-03-20T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let (mut read, mut refused) = (0, 0);
+    for fixture in &fixtures {
+        for _ in 0..60 {
+            let mutant = mutate(fixture, &mut random);
+            let text = String::from_utf8_lossy(&mutant);
+            match emu_oncall::schedules::parse(&text) {
+                Ok(calendar) => {
+                    read += 1;
+                    let (shifts, _) = emu_oncall::schedules::occurrences(
+                        &calendar,
+                        from,
+                        from + chrono::Duration::days(16),
+                    );
+                    for shift in &shifts {
+                        assert!(shift.start < shift.end, "an empty or reversed shift");
+                        emu_oncall::schedules::on_call_at(&shifts, shift.start);
+                    }
+                }
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    // Both paths were exercised.
+    assert!(read > 0 && refused > 0, "read {read}, refused {refused}");
+}
+
+#[tokio::test]
+async fn malformed_engine_requests_get_4xx_never_5xx() {
+    let server = start_server(&[]).await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let client = client();
+    let mut random = Random(0xfa11_0000_0000_0042);
+    let valid_form = b"email=alice%40example.com&message=Alert+group+%231".to_vec();
+    let valid_push =
+        br#"{"token":"t","data":{"title":"x","alertGroupId":"1"},"android":{"priority":"high"}}"#
+            .to_vec();
+    let content_types = [
+        "application/x-www-form-urlencoded",
+        "application/json",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "",
+    ];
+    for n in 0..240 {
+        let (path, seed) = match n % 3 {
+            0 => ("/api/v1/send_sms", &valid_form),
+            1 => ("/api/v1/make_call", &valid_form),
+            _ => ("/mobile_app/v1/fcm_relay", &valid_push),
+        };
+        let body = if n % 4 == 0 {
+            let len = random.below(300);
+            random.bytes(len)
+        } else {
+            mutate(seed, &mut random)
+        };
+        let content_type = content_types[random.below(content_types.len())];
+        let mut request = client
+            .post(format!("{}{path}", server.base))
+            .header("Authorization", ENGINE_TOKEN)
+            .body(body.clone());
+        if !content_type.is_empty() {
+            request = request.header("Content-Type", content_type);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        assert!(
+            status < 500,
+            "{path} answered {status} to {:?} ({content_type})",
+            String::from_utf8_lossy(&body)
+        );
+        let text = response.text().await.unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "{path} answered {status} with a body that is not JSON: {text:?}"
+        );
+    }
+    // NUL characters, which PostgreSQL text and jsonb refuse, in every kind of input.
+    for (path, content_type, body) in [
+        (
+            "/api/v1/send_sms",
+            "application/x-www-form-urlencoded",
+            "email=alice%40example.com&message=a%00b".to_owned(),
+        ),
+        (
+            "/api/v1/send_sms",
+            "application/json",
+            r#"{"email":"alice@example.com","message":"a\u0000b"}"#.to_owned(),
+        ),
+        (
+            "/mobile_app/v1/fcm_relay",
+            "application/json",
+            r#"{"token":"t\u0000","data":{"title":"x\u0000"}}"#.to_owned(),
+        ),
+    ] {
+        let response = client
+            .post(format!("{}{path}", server.base))
+            .header("Authorization", ENGINE_TOKEN)
+            .header("Content-Type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path} {body}");
+    }
+
+    // Odd query strings on the user sync.
+    for n in 0..60 {
+        let len = random.below(40);
+        let noise: String = random
+            .bytes(len)
+            .iter()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        let query = match n % 3 {
+            0 => format!("page={noise}&short=true"),
+            1 => format!("email={noise}&roles=0"),
+            _ => format!("{noise}={noise}&page=-{n}"),
+        };
+        let response = client
+            .get(format!("{}/api/v1/users/?{query}", server.base))
+            .header("Authorization", ENGINE_TOKEN)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        assert!(status < 500, "users?{query} answered {status}");
+    }
+    let health = client
+        .get(format!("{}/readyz", server.base))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
