@@ -125,3 +125,29 @@ impl LoadedPlugin {
         }
     }
 }
+
+impl LoadedPlugin {
+    /// For the benchmarks only: `times` notify calls into one instance, each timed, to
+    /// show what the fresh instance of every real delivery costs. Deliveries never
+    /// reuse an instance.
+    #[doc(hidden)]
+    pub async fn time_calls_in_one_instance(
+        &self,
+        notification: &wit::Notification,
+        times: usize,
+    ) -> Result<Vec<Duration>, PluginError> {
+        let config = self.settings.config.clone();
+        sandboxed!(self, |instance, store| async {
+            let mut timings = Vec::with_capacity(times);
+            for _ in 0..times {
+                let started = std::time::Instant::now();
+                instance
+                    .call_notify(&mut *store, &config, notification)
+                    .await?
+                    .map_err(|failure| wasmtime::format_err!("{failure:?}"))?;
+                timings.push(started.elapsed());
+            }
+            Ok(timings)
+        })
+    }
+}
