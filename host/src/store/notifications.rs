@@ -175,6 +175,30 @@ pub struct NewNotification {
     pub payload: serde_json::Value,
 }
 
+/// What the engine handed over, before we know whose it is.
+pub struct EnginePage<'a> {
+    pub channel: Channel,
+    pub recipient_email: &'a str,
+    pub message: &'a str,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug)]
+pub enum EnginePageOutcome {
+    NoUser,
+    NotVerified {
+        user_id: String,
+    },
+    LimitExceeded {
+        user_id: String,
+    },
+    Stored {
+        id: Uuid,
+        user_id: String,
+        phone_number: String,
+    },
+}
+
 #[derive(Debug)]
 pub enum Accepted {
     Stored(Uuid),
@@ -239,6 +263,67 @@ impl Store {
             .execute_cached(INSERT, &insert_params(&id, &new))
             .await?;
         Ok(Accepted::Stored(id))
+    }
+
+    /// An engine SMS or call in one statement: finds the active user by the first of
+    /// `emails` that matches, and stores the notification for them if their number is
+    /// verified (and, with a `daily_limit`, if they are under it). One round trip and
+    /// one commit while the engine waits.
+    pub async fn accept_engine_page(
+        &self,
+        emails: &[String],
+        page: EnginePage<'_>,
+        daily_limit: u32,
+    ) -> Result<EnginePageOutcome, StoreError> {
+        let client = self.client().await?;
+        let lowered: Vec<String> = emails.iter().map(|email| email.to_lowercase()).collect();
+        let id = Uuid::new_v4();
+        let limit = i32::try_from(daily_limit).unwrap_or(i32::MAX);
+        let row = client
+            .query_opt_cached(
+                "WITH u AS (
+                     SELECT id, phone_number FROM users
+                     WHERE active AND lower(email) = ANY($1)
+                     ORDER BY array_position($1, lower(email)) LIMIT 1),
+                 counted AS (
+                     INSERT INTO daily_usage AS d (user_id, channel, day, count)
+                     SELECT u.id, $3, (now() AT TIME ZONE 'UTC')::date, 1
+                     FROM u WHERE u.phone_number IS NOT NULL AND $7 > 0
+                     ON CONFLICT (user_id, channel, day) DO UPDATE SET count = d.count + 1
+                     WHERE d.count < $7
+                     RETURNING 1),
+                 ins AS (
+                     INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
+                     SELECT $2, $3, u.id, $4, $5, $6 FROM u
+                     WHERE u.phone_number IS NOT NULL AND ($7 = 0 OR EXISTS (SELECT 1 FROM counted))
+                     RETURNING id)
+                 SELECT u.id, u.phone_number, (SELECT id FROM ins) FROM u",
+                &[
+                    &lowered,
+                    &id,
+                    page.channel.as_str_ref(),
+                    &page.recipient_email,
+                    &page.message,
+                    &page.payload,
+                    &limit,
+                ],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(EnginePageOutcome::NoUser);
+        };
+        let user_id: String = row.try_get(0)?;
+        let phone_number: Option<String> = row.try_get(1)?;
+        let stored: Option<Uuid> = row.try_get(2)?;
+        Ok(match (phone_number, stored) {
+            (None, _) => EnginePageOutcome::NotVerified { user_id },
+            (Some(_), None) => EnginePageOutcome::LimitExceeded { user_id },
+            (Some(phone_number), Some(id)) => EnginePageOutcome::Stored {
+                id,
+                user_id,
+                phone_number,
+            },
+        })
     }
 
     pub async fn get_notification(&self, id: Uuid) -> Result<Option<Notification>, StoreError> {

@@ -708,3 +708,45 @@ async fn sigterm_finishes_or_hands_back_the_rounds_in_hand_and_exits_cleanly() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_provider_that_hangs_costs_the_engine_nothing_and_the_page_is_retried() {
+    let setup = with_webhook(None, &[("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "400")]).await;
+    add_user(
+        &setup.server.store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::User,
+    )
+    .await;
+    // The provider takes the request and answers only after 30 s.
+    setup.sink.delay(Duration::from_secs(30));
+    let started = Instant::now();
+    let (status, _) = send_sms(&setup.server, "alice@example.com", "while it hangs").await;
+    let waited = started.elapsed();
+    assert_eq!(status, 200, "a hung provider is a retryable failure");
+    assert!(
+        waited < Duration::from_secs(3),
+        "the engine waited {waited:?} on a hung provider"
+    );
+    let stored = notifications(&setup.server.store).await;
+    assert_eq!(stored.len(), 1);
+    // The provider recovers; the retry delivers.
+    setup.sink.delay(Duration::ZERO);
+    assert!(all_delivered(&setup.server.store, Duration::from_secs(20)).await);
+    let attempts = setup.server.store.attempts(stored[0].id).await.unwrap();
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    assert_eq!(attempts[0].outcome, "retryable");
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .is_some_and(|error| error.contains("400")),
+        "{attempts:?}"
+    );
+    assert_eq!(
+        attempts.last().map(|a| a.outcome.as_str()),
+        Some("delivered")
+    );
+}

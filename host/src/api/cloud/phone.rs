@@ -8,7 +8,7 @@ use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
 use crate::delivery::RoundResult;
-use crate::store::notifications::{Accepted, Channel, NewNotification};
+use crate::store::notifications::{Channel, EnginePage, EnginePageOutcome};
 
 /// What the engine hears: `503 failed` only when every plugin of the route refused for
 /// good; otherwise 200, and delivery goes on in the background if it must.
@@ -45,51 +45,46 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
     let email = required(&fields, "email")?;
     let message = required(&fields, "message")?;
 
-    let Some(user) = state
-        .store
-        .find_active_by_emails(&email_readings(email))
-        .await?
-        .into_iter()
-        .next()
-    else {
-        tracing::info!(%channel, "refused: no user with that email");
-        return Err(ApiError::UserNotFound);
-    };
-    if !user.is_phone_verified() {
-        tracing::info!(%channel, user = %user.id, "refused: user has no verified phone number");
-        return Err(ApiError::NumberNotVerified);
-    }
     let limit = match channel {
         Channel::Call => state.config().limits.calls_per_day,
         _ => state.config().limits.sms_per_day,
     };
     let payload = serde_json::json!({ "source": "engine", "email": email, "message": message });
-    let accepted = state
+    let page = EnginePage {
+        channel,
+        recipient_email: email,
+        message,
+        payload,
+    };
+    match state
         .store
-        .accept_notification(
-            NewNotification {
-                channel,
-                user_id: Some(user.id.clone()),
-                recipient_email: Some(email.to_owned()),
-                message: message.to_owned(),
-                payload,
-            },
-            limit,
-        )
-        .await?;
-    match accepted {
-        Accepted::Stored(id) => {
+        .accept_engine_page(&email_readings(email), page, limit)
+        .await?
+    {
+        EnginePageOutcome::Stored {
+            id,
+            user_id,
+            phone_number,
+        } => {
             tracing::info!(
                 notification = %id,
                 %channel,
-                user = %user.id,
-                phone = %user.masked_phone().unwrap_or_default(),
+                user = %user_id,
+                phone = %crate::phone::mask(&phone_number),
                 "notification accepted"
             );
             answer_after_first_round(state, id).await
         }
-        Accepted::LimitExceeded => {
-            tracing::warn!(%channel, user = %user.id, limit, "refused: daily limit reached");
+        EnginePageOutcome::NoUser => {
+            tracing::info!(%channel, "refused: no user with that email");
+            Err(ApiError::UserNotFound)
+        }
+        EnginePageOutcome::NotVerified { user_id } => {
+            tracing::info!(%channel, user = %user_id, "refused: user has no verified phone number");
+            Err(ApiError::NumberNotVerified)
+        }
+        EnginePageOutcome::LimitExceeded { user_id } => {
+            tracing::warn!(%channel, user = %user_id, limit, "refused: daily limit reached");
             Err(ApiError::LimitExceeded)
         }
     }
