@@ -85,6 +85,24 @@ fn database_url(config: &tokio_postgres::Config) -> String {
     format!("postgres://{user}{password}@{host}:{port}/{dbname}")
 }
 
+/// Busy and total CPU time of the whole machine so far, in USER_HZ ticks (from
+/// /proc/stat), to tell whether a figure was bounded by the CPU.
+pub fn machine_cpu_ticks() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|line| line.starts_with("cpu ")) else {
+        return (0.0, 0.0);
+    };
+    let values: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: f64 = values.iter().sum();
+    // idle and iowait are the 4th and 5th values.
+    let idle = values.get(3).copied().unwrap_or(0.0) + values.get(4).copied().unwrap_or(0.0);
+    (total - idle, total)
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -184,6 +202,27 @@ impl ServerProcess {
     /// The most resident memory it has had, MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         self.status_kib("VmHWM:") as f64 / 1024.0
+    }
+
+    /// CPU seconds it has used (user + system).
+    pub fn cpu_seconds(&self) -> f64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())) else {
+            return 0.0;
+        };
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            return 0.0;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name, in
+        // USER_HZ, which Linux reports as 100 a second whatever the kernel's own HZ.
+        (ticks(11) + ticks(12)) / 100.0
     }
 
     pub async fn stop(mut self) {

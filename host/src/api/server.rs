@@ -104,6 +104,8 @@ impl Server {
         {
             tracing::warn!("open requests did not finish within {DRAIN_TIMEOUT:?}");
         }
+        // No request can start a round any more: finish or hand back what is in hand.
+        state.workers.shutdown().await;
         Ok(())
     }
 }

@@ -145,6 +145,31 @@ impl Config {
                 "must be longer than sandbox.timeout_ms, or a slow plugin call loses its lease",
             ));
         }
+        let uses_callbacks = self
+            .grafana
+            .oncall
+            .schedules
+            .values()
+            .any(|schedule| schedule.transport == ScheduleTransport::Callback);
+        if uses_callbacks && delivery.lease.0 <= self.schedules.callback_timeout.0 {
+            return Err(ConfigError::invalid(
+                "delivery.lease",
+                "must be longer than schedules.callback_timeout, or a slow callback loses its lease",
+            ));
+        }
+        // The details lookup runs between the claim and the first plugin call, which
+        // does not renew the lease.
+        let oncall = &self.grafana.oncall;
+        if oncall.incident_details
+            && delivery.lease.0
+                <= std::time::Duration::from_millis(self.sandbox.timeout_ms)
+                    + oncall.details_timeout.0
+        {
+            return Err(ConfigError::invalid(
+                "delivery.lease",
+                "must be longer than sandbox.timeout_ms plus grafana.oncall.details_timeout",
+            ));
+        }
         if !["sms", "call", "push", "shift", "test"].contains(&self.heartbeat.channel.as_str()) {
             return Err(ConfigError::invalid(
                 "heartbeat.channel",
