@@ -14,22 +14,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Polls `check` until it is true or `limit` passes.
-async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
-
 #[tokio::test]
 async fn logs_are_json_without_tokens_or_phone_numbers_and_sigterm_stops_cleanly() {
     let db_url = common::fresh_database().await;
@@ -55,7 +39,7 @@ async fn logs_are_json_without_tokens_or_phone_numbers_and_sigterm_stops_cleanly
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = common::client();
-    let ready = wait_for(Duration::from_secs(30), || {
+    let ready = common::eventually_async(Duration::from_secs(30), || {
         let request = client.get(format!("{base}/readyz")).send();
         async move { matches!(request.await, Ok(response) if response.status().is_success()) }
     })

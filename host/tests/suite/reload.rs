@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::process::ServerProcess;
 use common::sink::Sink;
@@ -26,21 +26,6 @@ async fn info_status(base: &str, token: &str) -> u16 {
         .await
         .map(|response| response.status().as_u16())
         .unwrap_or(0)
-}
-
-async fn until<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 fn log_has(dir: &std::path::Path, needle: &str) -> bool {
@@ -88,7 +73,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
         "",
     ));
     assert!(
-        until(Duration::from_secs(10), || async {
+        eventually_async(Duration::from_secs(10), || async {
             info_status(&base, "second-token").await == 200
         })
         .await,
@@ -121,7 +106,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
         "tpyo = 1",
     ));
     assert!(
-        until(Duration::from_secs(10), || async {
+        eventually_async(Duration::from_secs(10), || async {
             log_has(logs.path(), "configuration reload refused")
         })
         .await
@@ -144,20 +129,20 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
     std::fs::rename(&aside, server.config_path()).unwrap();
     server.signal("-HUP");
     assert!(
-        until(Duration::from_secs(10), || async {
+        eventually_async(Duration::from_secs(10), || async {
             info_status(&base, "third-token").await == 200
         })
         .await
     );
     assert!(
-        until(Duration::from_secs(10), || async {
+        eventually_async(Duration::from_secs(10), || async {
             log_has(logs.path(), "read only at start-up")
         })
         .await
     );
     server.signal("-HUP");
     assert!(
-        until(Duration::from_secs(10), || async {
+        eventually_async(Duration::from_secs(10), || async {
             log_has(logs.path(), "\"trigger\":\"SIGHUP\"")
         })
         .await,

@@ -170,7 +170,10 @@ async fn handovers_gaps_and_broken_downloads() {
     let store = &server.store;
     people(store).await;
     assert!(
-        eventually_async(|| async { on_call(store).await == Some(vec!["alice".to_owned()]) }).await,
+        eventually_async(Duration::from_secs(10), || async {
+            on_call(store).await == Some(vec!["alice".to_owned()])
+        })
+        .await,
         "first poll never stored"
     );
     assert!(polls_done(store, Duration::from_secs(5)).await);
@@ -219,7 +222,7 @@ async fn handovers_gaps_and_broken_downloads() {
     // A broken download changes nothing: no false "off duty".
     tracking.export.respond_with("<html>502 Bad Gateway</html>");
     assert!(
-        eventually_async(|| async {
+        eventually_async(Duration::from_secs(10), || async {
             store.list_schedules().await.unwrap()[0]
                 .last_error
                 .is_some()
@@ -307,7 +310,7 @@ async fn a_handover_during_downtime_is_announced_once_after_restart() {
     let first = tracking.server_on(&db).await;
     people(&first.store).await;
     assert!(
-        eventually_async(|| async {
+        eventually_async(Duration::from_secs(10), || async {
             on_call(&first.store).await == Some(vec!["alice".to_owned()])
         })
         .await
@@ -357,7 +360,7 @@ async fn two_replicas_announce_each_change_once_and_share_the_polling() {
     let second = tracking.server_on(&db).await;
     people(&first.store).await;
     assert!(
-        eventually_async(|| async {
+        eventually_async(Duration::from_secs(10), || async {
             on_call(&first.store).await == Some(vec!["alice".to_owned()])
         })
         .await
@@ -410,21 +413,6 @@ async fn two_replicas_announce_each_change_once_and_share_the_polling() {
     drop(second);
 }
 
-async fn eventually_async<F, Fut>(mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
 /// Appends `STATUS:CANCELLED` events after the live ones, as the engine does when a
 /// rebuild drops an event (same UID, `DTEND = DTSTART` for the engine's own; `full`
 /// keeps the original length, as other producers may).
@@ -464,7 +452,10 @@ async fn a_deleted_override_hands_back_once_and_cancelled_events_never_count() {
     add_user(store, "dave@example.com", "dave", None, Role::User).await;
     add_user(store, "eve@example.com", "eve", None, Role::User).await;
     assert!(
-        eventually_async(|| async { on_call(store).await == Some(vec!["dave".to_owned()]) }).await,
+        eventually_async(Duration::from_secs(10), || async {
+            on_call(store).await == Some(vec!["dave".to_owned()])
+        })
+        .await,
         "the override was not seen"
     );
 
@@ -530,7 +521,10 @@ async fn callback_schedules_open_and_resolve_one_alert_group_per_shift() {
     let store = &server.store;
     people(store).await;
     assert!(
-        eventually_async(|| async { on_call(store).await == Some(vec!["alice".to_owned()]) }).await
+        eventually_async(Duration::from_secs(10), || async {
+            on_call(store).await == Some(vec!["alice".to_owned()])
+        })
+        .await
     );
 
     // alice hands over to carol, whom Emu-OnCall does not know: the callback still

@@ -220,6 +220,23 @@ pub fn swap_plugin(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::time
     std::time::Instant::now()
 }
 
+/// Polls the async `check` every 50 ms until it holds or `limit` passes; returns
+/// whether it held.
+pub async fn eventually_async<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// Polls `check` every 10 ms until it holds or `limit` passes; returns whether it held.
 pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
     let deadline = std::time::Instant::now() + limit;
