@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, SharedConfig};
 use crate::delivery::Workers;
 use crate::store::integrations::Integration;
-use crate::store::notifications::{Accepted, NewNotification};
+use crate::store::notifications::NewNotification;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +72,10 @@ pub async fn announce(
             message: message(integration, event),
             payload: serde_json::json!({"source": "heartbeat-watchdog", "event": kind, "integration": integration.id}),
         };
-        match store.accept_notification(new, 0).await {
-            Ok(Accepted::Stored(id)) => {
+        match store.accept_notification(new).await {
+            Ok(id) => {
                 tracing::info!(notification = %id, user = %user.id, event = kind, "heartbeat notification queued")
             }
-            Ok(Accepted::LimitExceeded) => {}
             Err(err) => {
                 tracing::error!(user = %user.id, error = %err, "cannot queue the heartbeat notification")
             }

@@ -8,7 +8,6 @@ pub mod integrations;
 pub mod migrations;
 pub mod notifications;
 pub mod schedules;
-pub mod usage;
 pub mod users;
 
 use std::time::Duration;

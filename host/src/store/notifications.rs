@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{usage, Store, StoreError};
+use super::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,12 +199,6 @@ pub enum EnginePageOutcome {
     },
 }
 
-#[derive(Debug)]
-pub enum Accepted {
-    Stored(Uuid),
-    LimitExceeded,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct NotificationFilter {
     pub status: Option<Status>,
@@ -241,28 +235,16 @@ pub(super) async fn insert(
 }
 
 impl Store {
-    /// Commits the notification, counting it against `daily_limit` (0: none) for its user.
-    pub async fn accept_notification(
-        &self,
-        new: NewNotification,
-        daily_limit: u32,
-    ) -> Result<Accepted, StoreError> {
-        // One statement, committed on its own: the engine waits on this.
+    /// Commits the notification. Engine SMS and calls, which daily limits apply to, go
+    /// through `accept_engine_page` instead.
+    pub async fn accept_notification(&self, new: NewNotification) -> Result<Uuid, StoreError> {
+        // One statement, committed on its own: the engine may be waiting on this.
         let client = self.client().await?;
         let id = Uuid::new_v4();
-        if let (Some(user_id), 1..) = (&new.user_id, daily_limit) {
-            return Ok(
-                if usage::insert_counted(&client, id, &new, user_id, daily_limit).await? {
-                    Accepted::Stored(id)
-                } else {
-                    Accepted::LimitExceeded
-                },
-            );
-        }
         client
             .execute_cached(INSERT, &insert_params(&id, &new))
             .await?;
-        Ok(Accepted::Stored(id))
+        Ok(id)
     }
 
     /// An engine SMS or call in one statement: finds the active user by the first of

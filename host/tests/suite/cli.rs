@@ -219,27 +219,21 @@ async fn notifications_list_shows_what_the_engine_handed_over() {
 #[tokio::test]
 async fn a_dead_notification_is_queued_again_from_the_command_line() {
     use emu_oncall::store::attempts::Settlement;
-    use emu_oncall::store::notifications::{Accepted, Channel, NewNotification, Status};
+    use emu_oncall::store::notifications::{Channel, NewNotification, Status};
     let db = common::fresh_database().await;
     let store = emu_oncall::app::connect_and_migrate(&common::test_config(&db, &[]))
         .await
         .unwrap();
-    let Accepted::Stored(id) = store
-        .accept_notification(
-            NewNotification {
-                channel: Channel::Sms,
-                user_id: None,
-                recipient_email: Some("alice@example.com".into()),
-                message: "page".into(),
-                payload: serde_json::json!({}),
-            },
-            0,
-        )
+    let id = store
+        .accept_notification(NewNotification {
+            channel: Channel::Sms,
+            user_id: None,
+            recipient_email: Some("alice@example.com".into()),
+            message: "page".into(),
+            payload: serde_json::json!({}),
+        })
         .await
-        .unwrap()
-    else {
-        panic!("not stored")
-    };
+        .unwrap();
     let claim = store
         .claim_notification(id, "test-owner", std::time::Duration::from_secs(60))
         .await

@@ -8,7 +8,7 @@ use crate::api::auth;
 use crate::api::request::read_body;
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
-use crate::store::notifications::{Accepted, Channel, NewNotification};
+use crate::store::notifications::{Channel, NewNotification};
 use crate::store::users::User;
 
 /// The user attribute that holds a phone's FCM registration token.
@@ -95,35 +95,30 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
     };
     let mut first = None;
     for user in &recipients {
-        let accepted = state
+        let id = state
             .store
-            .accept_notification(
-                NewNotification {
-                    channel: Channel::Push,
-                    user_id: user.as_ref().map(|user| user.id.clone()),
-                    recipient_email: user.as_ref().map(|user| user.email.clone()),
-                    message: text.clone(),
-                    payload: Value::Object(message.clone()),
-                },
-                0,
-            )
+            .accept_notification(NewNotification {
+                channel: Channel::Push,
+                user_id: user.as_ref().map(|user| user.id.clone()),
+                recipient_email: user.as_ref().map(|user| user.email.clone()),
+                message: text.clone(),
+                payload: Value::Object(message.clone()),
+            })
             .await?;
-        if let Accepted::Stored(id) = accepted {
-            tracing::info!(
-                notification = %id,
-                channel = "push",
-                user = user.as_ref().map(|user| user.id.as_str()).unwrap_or("(no user with this device)"),
-                "notification accepted"
-            );
-            first.get_or_insert(id);
-        }
+        tracing::info!(
+            notification = %id,
+            channel = "push",
+            user = user.as_ref().map(|user| user.id.as_str()).unwrap_or("(no user with this device)"),
+            "notification accepted"
+        );
+        first.get_or_insert(id);
     }
     if recipients.len() > 1 {
         state.workers.wake();
     }
     match first {
         Some(id) => super::phone::answer_after_first_round(state, id).await,
-        // Pushes are not limited; a stored row is the only other outcome.
+        // Not reached: there is always one recipient, if only the device alone.
         None => Ok(json(StatusCode::OK, &serde_json::json!({}))),
     }
 }
