@@ -6,8 +6,6 @@
 //! notification: it carries the integration's token, and a corrected URL applies to
 //! the retries of what is already queued.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::config::Config;
@@ -72,14 +70,6 @@ pub fn redacted(url: &str) -> String {
         },
         Err(_) => "(invalid URL)".to_owned(),
     }
-}
-
-pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    crate::schedules::fetch::install_crypto_provider();
-    Ok(reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("emu-oncall/", env!("CARGO_PKG_VERSION")))
-        .build()?)
 }
 
 /// One POST. Timeouts, refused connections, 408, 429 and 5xx are worth another try;

@@ -67,7 +67,7 @@ impl Deliverer {
         config: SharedConfig,
     ) -> anyhow::Result<Self> {
         let current = config.get();
-        let http = callback::client(current.schedules.callback_timeout.0)?;
+        let http = crate::schedules::fetch::client(current.schedules.callback_timeout.0)?;
         let details = IncidentDetails::from_config(&current.grafana.oncall)?.map(Arc::new);
         let owner = format!(
             "{}-{}-{}",

@@ -77,15 +77,10 @@ const INTEGRATIONS: &str = "api/v1/integrations/";
 impl OnCallApi {
     /// `base` ends in `/` (the config normalises it).
     pub fn new(base: &str, token: &str, timeout: Duration) -> Result<Self, ApiError> {
-        crate::schedules::fetch::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("emu-oncall/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| ApiError::Http {
-                path: ALERT_GROUPS,
-                reason: err.to_string(),
-            })?;
+        let http = crate::schedules::fetch::client(timeout).map_err(|err| ApiError::Http {
+            path: ALERT_GROUPS,
+            reason: err.to_string(),
+        })?;
         Ok(OnCallApi {
             http,
             base: base.to_owned(),
