@@ -4,6 +4,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod delivery;
+pub mod folder_watch;
 pub mod heartbeat;
 pub mod ids;
 pub mod incidents;

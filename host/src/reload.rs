@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::{Config, ConfigSource, SharedConfig};
+use crate::folder_watch::{watch_folder, FolderWatch};
 use crate::plugins::PluginRegistry;
 
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -86,18 +85,13 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<&'static str> {
     changed
 }
 
-type FileWatch = notify_debouncer_full::Debouncer<
-    notify::RecommendedWatcher,
-    notify_debouncer_full::RecommendedCache,
->;
-
 pub struct Reloader {
     source: ConfigSource,
     shared: SharedConfig,
     registry: Arc<PluginRegistry>,
     hangups: Option<tokio::signal::unix::Signal>,
     file_changed: tokio::sync::mpsc::Receiver<()>,
-    _watch: Option<FileWatch>,
+    _watch: Option<FolderWatch>,
 }
 
 impl Reloader {
@@ -208,26 +202,15 @@ impl Reloader {
 
 /// Watches the folder holding `file` (a file replaced by rename loses a watch on
 /// itself) and signals every change there.
-fn watch_file(file: &Path, changed: tokio::sync::mpsc::Sender<()>) -> Option<FileWatch> {
+fn watch_file(file: &Path, changed: tokio::sync::mpsc::Sender<()>) -> Option<FolderWatch> {
     let folder: PathBuf = match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    let mut debouncer = match new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        if matches!(result, Ok(ref batch) if !batch.is_empty()) {
-            let _ = changed.try_send(());
-        }
-    }) {
-        Ok(debouncer) => debouncer,
-        Err(err) => {
-            tracing::warn!(error = %err, "no file watcher available; reload with SIGHUP");
-            return None;
-        }
-    };
-    match debouncer.watch(&folder, RecursiveMode::NonRecursive) {
-        Ok(()) => {
+    match watch_folder(&folder, DEBOUNCE, changed) {
+        Ok(watch) => {
             tracing::info!(file = %file.display(), "watching the configuration file");
-            Some(debouncer)
+            Some(watch)
         }
         Err(err) => {
             tracing::warn!(folder = %folder.display(), error = %err, "cannot watch the configuration file; reload with SIGHUP");

@@ -4,10 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
-
 use super::PluginRegistry;
+use crate::folder_watch::{watch_folder, FolderWatch};
 
 const DEBOUNCE: Duration = Duration::from_millis(150);
 const SAFETY_RESCAN: Duration = Duration::from_secs(30);
@@ -17,7 +15,7 @@ const SAFETY_RESCAN: Duration = Duration::from_secs(30);
 pub struct PluginWatcher {
     registry: Arc<PluginRegistry>,
     changes: tokio::sync::mpsc::Receiver<()>,
-    _debouncer: Option<Debouncer<RecommendedWatcher, RecommendedCache>>,
+    _debouncer: Option<FolderWatch>,
 }
 
 impl PluginWatcher {
@@ -25,31 +23,14 @@ impl PluginWatcher {
     /// rescans still happen.
     pub fn start(registry: Arc<PluginRegistry>) -> Self {
         let (events, changes) = tokio::sync::mpsc::channel::<()>(16);
-        let debouncer =
-            new_debouncer(
-                DEBOUNCE,
-                None,
-                move |result: DebounceEventResult| match result {
-                    Ok(batch) if !batch.is_empty() => {
-                        let _ = events.try_send(());
-                    }
-                    Ok(_) => {}
-                    Err(errors) => tracing::warn!(?errors, "plugin directory watch errors"),
-                },
-            );
-        let debouncer = match debouncer {
-            Ok(mut debouncer) => {
-                let dir = registry.plugins_dir().to_owned();
-                match debouncer.watch(&dir, RecursiveMode::NonRecursive) {
-                    Ok(()) => tracing::info!(dir = %dir.display(), "watching the plugin directory"),
-                    Err(err) => {
-                        tracing::warn!(dir = %dir.display(), error = %err, "cannot watch the plugin directory; rescanning every {}s", SAFETY_RESCAN.as_secs())
-                    }
-                }
-                Some(debouncer)
+        let dir = registry.plugins_dir().to_owned();
+        let debouncer = match watch_folder(&dir, DEBOUNCE, events) {
+            Ok(watch) => {
+                tracing::info!(dir = %dir.display(), "watching the plugin directory");
+                Some(watch)
             }
             Err(err) => {
-                tracing::warn!(error = %err, "no file watcher available");
+                tracing::warn!(dir = %dir.display(), error = %err, "cannot watch the plugin directory; rescanning every {}s", SAFETY_RESCAN.as_secs());
                 None
             }
         };
