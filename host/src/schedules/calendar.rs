@@ -19,7 +19,7 @@ pub enum CalendarError {
 pub struct Event {
     pub uid: String,
     pub summary: String,
-    /// Who is on call: the SUMMARY's username (see [`person_of`]).
+    /// Who is on call: the SUMMARY's username (see [`person_and_layer`]).
     pub person: String,
     /// The `[L<n>]` layer of exports from OnCall before v1.2.16, which left the layers
     /// unresolved; a higher layer hides the lower ones while it has someone on call.
@@ -43,26 +43,20 @@ pub struct Calendar {
     pub skipped: Vec<String>,
 }
 
-/// The username in a SUMMARY: OnCall's schedule exports say `alice`, its per-user exports
-/// `Primary: alice`, and servers before v1.2.16 `[L1] alice`.
-pub fn person_of(summary: &str) -> String {
+/// The username in a SUMMARY, and its layer if it has one: OnCall's schedule exports
+/// say `alice`, its per-user exports `Primary: alice`, and servers before v1.2.16
+/// `[L1] alice` (layer 1).
+pub fn person_and_layer(summary: &str) -> (String, Option<u32>) {
     let after_colon = summary.rsplit_once(": ").map_or(summary, |(_, name)| name);
     let trimmed = after_colon.trim();
-    let without_layer = match trimmed.strip_prefix("[L") {
-        Some(rest) => rest
-            .split_once("] ")
-            .filter(|(digits, _)| digits.chars().all(|c| c.is_ascii_digit()))
-            .map_or(trimmed, |(_, name)| name),
-        None => trimmed,
-    };
-    without_layer.trim().to_owned()
-}
-
-/// The `n` of a `[L<n>] name` summary.
-pub fn layer_of(summary: &str) -> Option<u32> {
-    let after_colon = summary.rsplit_once(": ").map_or(summary, |(_, name)| name);
-    let (digits, _) = after_colon.trim().strip_prefix("[L")?.split_once("] ")?;
-    digits.parse().ok()
+    let layered = trimmed
+        .strip_prefix("[L")
+        .and_then(|rest| rest.split_once("] "))
+        .filter(|(digits, _)| digits.chars().all(|c| c.is_ascii_digit()));
+    match layered {
+        Some((digits, name)) => (name.trim().to_owned(), digits.parse().ok()),
+        None => (trimmed.to_owned(), None),
+    }
 }
 
 fn param<'a>(property: &'a Property<'a>, key: &str) -> Option<&'a str> {
@@ -157,6 +151,7 @@ fn one_time(
 
 fn event(component: &Component<'_>, aliases: &[(String, String)]) -> Result<Event, String> {
     let summary = text(component, "SUMMARY").unwrap_or_default();
+    let (person, layer) = person_and_layer(&summary);
     let start = one_time(component, "DTSTART", aliases)?.ok_or("no DTSTART")?;
     let duration = match text(component, "DURATION") {
         Some(value) => Some(parse_duration(&value).ok_or(format!("bad DURATION {value:?}"))?),
@@ -164,8 +159,8 @@ fn event(component: &Component<'_>, aliases: &[(String, String)]) -> Result<Even
     };
     Ok(Event {
         uid: text(component, "UID").unwrap_or_default(),
-        person: person_of(&summary),
-        layer: layer_of(&summary),
+        person,
+        layer,
         summary,
         start,
         end: one_time(component, "DTEND", aliases)?,
@@ -230,14 +225,14 @@ mod tests {
 
     #[test]
     fn usernames_come_out_of_every_summary_style() {
-        assert_eq!(person_of("alice"), "alice");
-        assert_eq!(person_of("Primary: alice"), "alice");
-        assert_eq!(person_of("Team: DB, nights: bob"), "bob");
-        assert_eq!(person_of("[L1] carol"), "carol");
-        assert_eq!(layer_of("[L12] carol"), Some(12));
-        assert_eq!(layer_of("carol"), None);
-        assert_eq!(layer_of("[Lx] carol"), None);
-        assert_eq!(person_of(" dave "), "dave");
+        assert_eq!(person_and_layer("alice").0, "alice");
+        assert_eq!(person_and_layer("Primary: alice").0, "alice");
+        assert_eq!(person_and_layer("Team: DB, nights: bob").0, "bob");
+        assert_eq!(person_and_layer("[L1] carol").0, "carol");
+        assert_eq!(person_and_layer("[L12] carol").1, Some(12));
+        assert_eq!(person_and_layer("carol").1, None);
+        assert_eq!(person_and_layer("[Lx] carol").1, None);
+        assert_eq!(person_and_layer(" dave ").0, "dave");
     }
 
     #[test]
