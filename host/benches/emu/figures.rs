@@ -550,29 +550,12 @@ fn export_body(now: chrono::DateTime<chrono::Utc>) -> String {
 /// Serves the same export at every path, with no validator, so every poll downloads
 /// and parses it in full (the expensive case).
 async fn serve_exports(body: String) -> anyhow::Result<String> {
-    use http_body_util::Full;
-    use hyper::service::service_fn;
-    use hyper_util::rt::TokioIo;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
     let body = bytes::Bytes::from(body);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_request: hyper::Request<hyper::body::Incoming>| {
-                    let body = body.clone();
-                    async move {
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(body)))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok(url)
+    setup::serve(move |_request| {
+        let body = body.clone();
+        async move { hyper::Response::new(http_body_util::Full::new(body)) }
+    })
+    .await
 }
 
 async fn polled(db: &str) -> anyhow::Result<i64> {

@@ -269,6 +269,40 @@ pub async fn add_user(db: &str) -> anyhow::Result<()> {
     bail!("the users table never appeared")
 }
 
+/// An HTTP/1 server on 127.0.0.1 that answers every request with `answer(body)`;
+/// returns its base URL.
+pub async fn serve<F, Fut>(answer: F) -> anyhow::Result<String>
+where
+    F: Fn(Bytes) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let answer = answer.clone();
+                    async move {
+                        let body = request
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        Ok::<_, Infallible>(answer(body).await)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(url)
+}
+
 /// A provider stand-in: answers 200 at once and remembers which notification ids it got.
 #[derive(Clone)]
 pub struct Sink {
@@ -279,45 +313,26 @@ pub struct Sink {
 
 impl Sink {
     pub async fn start() -> anyhow::Result<Sink> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let sink = Sink {
-            url: format!("http://{}", listener.local_addr()?),
-            requests: Arc::default(),
-            ids: Arc::default(),
-        };
-        let server = sink.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let sink = server.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                        let sink = sink.clone();
-                        async move {
-                            let body = request
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            sink.requests.fetch_add(1, Ordering::SeqCst);
-                            if let Some(id) = serde_json::from_slice::<serde_json::Value>(&body)
-                                .ok()
-                                .and_then(|v| v["id"].as_str().map(str::to_owned))
-                            {
-                                if let Ok(mut ids) = sink.ids.lock() {
-                                    ids.insert(id);
-                                }
-                            }
-                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        let requests: Arc<AtomicUsize> = Arc::default();
+        let ids: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let (counted, seen) = (requests.clone(), ids.clone());
+        let url = serve(move |body| {
+            let (counted, seen) = (counted.clone(), seen.clone());
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if let Some(id) = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_owned))
+                {
+                    if let Ok(mut ids) = seen.lock() {
+                        ids.insert(id);
+                    }
+                }
+                Response::new(Full::new(Bytes::from_static(b"{}")))
             }
-        });
-        Ok(sink)
+        })
+        .await?;
+        Ok(Sink { url, requests, ids })
     }
 
     /// Distinct notifications delivered.
@@ -368,54 +383,38 @@ impl Baseline {
                      created_at timestamptz NOT NULL DEFAULT now())",
             )
             .await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/api/v1/send_sms", listener.local_addr()?);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let pool = pool.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                        let pool = pool.clone();
-                        async move {
-                            let body = request
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            let fields: Vec<(String, String)> = form_urlencoded::parse(&body)
-                                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                                .collect();
-                            let field = |name: &str| {
-                                fields
-                                    .iter()
-                                    .find(|(k, _)| k == name)
-                                    .map(|(_, v)| v.clone())
-                                    .unwrap_or_default()
-                            };
-                            let stored = match pool.get().await {
-                                Ok(client) => client
-                                    .execute(
-                                        "INSERT INTO baseline_notifications (id, email, message) VALUES ($1, $2, $3)",
-                                        &[&uuid::Uuid::new_v4(), &field("email"), &field("message")],
-                                    )
-                                    .await
-                                    .is_ok(),
-                                Err(_) => false,
-                            };
-                            let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
-                            if !stored {
-                                *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-                            }
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        let base = serve(move |body| {
+            let pool = pool.clone();
+            async move {
+                let fields: Vec<(String, String)> = form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                let stored = match pool.get().await {
+                    Ok(client) => client
+                        .execute(
+                            "INSERT INTO baseline_notifications (id, email, message) VALUES ($1, $2, $3)",
+                            &[&uuid::Uuid::new_v4(), &field("email"), &field("message")],
+                        )
+                        .await
+                        .is_ok(),
+                    Err(_) => false,
+                };
+                let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
+                if !stored {
+                    *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                response
             }
-        });
+        })
+        .await?;
+        let url = format!("{base}/api/v1/send_sms");
         Ok(Baseline { url })
     }
 }
