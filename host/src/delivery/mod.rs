@@ -171,21 +171,33 @@ impl Deliverer {
                     .await?
             }
         };
+        self.conclude(&notification, claim.attempt, result).await
+    }
+
+    /// Records how a round ended: a retryable failure is retried or given up, a dead
+    /// one settled as dead. Delivered rounds settle where they succeed, with the
+    /// sender's name; a lost lease is someone else's to settle.
+    async fn conclude(
+        &self,
+        notification: &Notification,
+        attempt: i32,
+        result: RoundResult,
+    ) -> Result<RoundResult, StoreError> {
         let result = match result {
             RoundResult::Retrying(error) => {
-                self.retry_or_give_up(&notification, claim.attempt, error)
-                    .await?
+                self.retry_or_give_up(notification, attempt, error).await?
             }
             RoundResult::Dead(error) => {
-                self.settle(claim.id, Settlement::Dead { error: &error })
+                self.settle(notification.id, Settlement::Dead { error: &error })
                     .await?;
                 RoundResult::Dead(error)
             }
-            // Delivered rounds settle where they succeed, with the plugin's name; a lost
-            // lease is someone else's to settle.
             other => other,
         };
-        Ok(Self::log_if_dead(claim.id, claim.attempt, result))
+        if let RoundResult::Dead(error) = &result {
+            tracing::error!(notification = %notification.id, attempt, %error, "notification is dead: nothing more will be tried unless retried by hand");
+        }
+        Ok(result)
     }
 
     /// The alert group a notification is about: from the OnCall API for the engine's
@@ -200,13 +212,6 @@ impl Deliverer {
         }
     }
 
-    fn log_if_dead(id: Uuid, attempt: i32, result: RoundResult) -> RoundResult {
-        if let RoundResult::Dead(error) = &result {
-            tracing::error!(notification = %id, attempt, %error, "notification is dead: nothing more will be tried unless retried by hand");
-        }
-        result
-    }
-
     /// A round for a `callback` schedule's shift change: one POST, with the same
     /// retries, dead letters and attempt records as a plugin delivery.
     async fn callback_round(
@@ -219,13 +224,9 @@ impl Deliverer {
         let url = match callback.url(&config) {
             Ok(url) => url,
             Err(error) => {
-                self.settle(notification.id, Settlement::Dead { error: &error })
-                    .await?;
-                return Ok(Self::log_if_dead(
-                    notification.id,
-                    attempt,
-                    RoundResult::Dead(error),
-                ));
+                return self
+                    .conclude(notification, attempt, RoundResult::Dead(error))
+                    .await
             }
         };
         let started = Instant::now();
@@ -247,16 +248,10 @@ impl Deliverer {
                 .await?;
                 RoundResult::Delivered
             }
-            Outcome::Retryable(error) => {
-                self.retry_or_give_up(notification, attempt, error).await?
-            }
-            Outcome::Permanent(error) => {
-                self.settle(notification.id, Settlement::Dead { error: &error })
-                    .await?;
-                RoundResult::Dead(error)
-            }
+            Outcome::Retryable(error) => RoundResult::Retrying(error),
+            Outcome::Permanent(error) => RoundResult::Dead(error),
         };
-        Ok(Self::log_if_dead(notification.id, attempt, result))
+        self.conclude(notification, attempt, result).await
     }
 
     fn past_max_age(&self, notification: &Notification) -> Option<String> {
