@@ -3,24 +3,14 @@
 //! the binary (checked by the binary itself), and the files they name.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::common::*;
 
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn read(path: &str) -> String {
-    let full = repository().join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|err| panic!("{}: {err}", full.display()))
-}
-
 fn yaml_documents(path: &str) -> Vec<Yaml> {
-    YamlLoader::load_from_str(&read(path)).unwrap_or_else(|err| panic!("{path}: {err}"))
+    YamlLoader::load_from_str(&repository_file(path)).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
 /// Runs `emu-oncall <args> check-config` with `env` (and nothing inherited that could
@@ -121,7 +111,7 @@ impl Dockerfile {
 
 #[test]
 fn the_dockerfile_builds_what_the_repository_has_and_runs_the_real_binary() {
-    let dockerfile = Dockerfile::parse(&read("Dockerfile"));
+    let dockerfile = Dockerfile::parse(&repository_file("Dockerfile"));
     let known = [
         "FROM",
         "WORKDIR",
@@ -159,7 +149,8 @@ fn the_dockerfile_builds_what_the_repository_has_and_runs_the_real_binary() {
                     assert!(
                         inside == "target/release/emu-oncall"
                             || (inside == "target/plugins/"
-                                && read("scripts/build-plugins").contains("target/plugins")),
+                                && repository_file("scripts/build-plugins")
+                                    .contains("target/plugins")),
                         "COPY --from=build {source}: not something the build stage makes"
                     );
                 }
@@ -310,9 +301,9 @@ fn the_compose_file_wires_the_engine_to_emu_oncall() {
             }
         }
     }
-    let provisioning = read("examples/compose/grafana/provisioning/plugins/oncall.yaml");
+    let provisioning = repository_file("examples/compose/grafana/provisioning/plugins/oncall.yaml");
     assert!(provisioning.contains("onCallApiUrl: http://oncall-engine:8080"));
-    assert!(read("examples/compose/prometheus.yml").contains("emu-oncall:8880"));
+    assert!(repository_file("examples/compose/prometheus.yml").contains("emu-oncall:8880"));
 }
 
 #[tokio::test]

@@ -7,13 +7,6 @@ use std::collections::HashMap;
 use common::sink::Sink;
 use common::*;
 
-fn repository_file(path: &str) -> String {
-    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path);
-    std::fs::read_to_string(&full).unwrap_or_else(|err| panic!("{}: {err}", full.display()))
-}
-
 /// The metric names an expression reads (`emu_oncall_…`).
 fn metric_names(expr: &str) -> Vec<String> {
     let mut names = Vec::new();

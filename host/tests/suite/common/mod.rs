@@ -191,9 +191,20 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// The workspace root, where `target/`, `examples/` and `scripts/` are.
+pub fn repository() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A file of the repository, by its path from the root.
+pub fn repository_file(path: &str) -> String {
+    let full = repository().join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|err| panic!("{}: {err}", full.display()))
+}
+
 /// A plugin built by `scripts/build-plugins` (run by `scripts/test`).
 pub fn built_plugin(file: &str) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repository();
     for dir in ["target/plugins", "target/test-plugins"] {
         let path = root.join(dir).join(file);
         if path.exists() {
