@@ -15,3 +15,5 @@ pub mod plugins;
 pub mod reload;
 pub mod schedules;
 pub mod store;
+pub mod verification;
+pub mod web;

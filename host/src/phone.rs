@@ -45,6 +45,29 @@ pub fn mask(phone: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
 }
 
+/// Masks every `+` followed by 7 to 15 digits in free text (a provider's error message,
+/// say), so numbers quoted there are not shown in full either.
+pub fn mask_in_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(plus) = rest.find('+') {
+        out.push_str(&rest[..plus]);
+        let after = &rest[plus + 1..];
+        let digits = after.len()
+            - after
+                .trim_start_matches(|ch: char| ch.is_ascii_digit())
+                .len();
+        if (7..=15).contains(&digits) {
+            out.push_str(&mask(&rest[plus..plus + 1 + digits]));
+        } else {
+            out.push_str(&rest[plus..plus + 1 + digits]);
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +92,15 @@ mod tests {
     fn mask_hides_the_middle() {
         assert_eq!(mask("+4915112345678"), "+49********678");
         assert!(!mask("+4915112345678").contains("1123"));
+    }
+
+    #[test]
+    fn numbers_inside_text_are_masked() {
+        assert_eq!(
+            mask_in_text("The 'To' number +4915112345678 is not valid (+1 short: +123)"),
+            "The 'To' number +49********678 is not valid (+1 short: +123)"
+        );
+        assert_eq!(mask_in_text("no numbers"), "no numbers");
+        assert_eq!(mask_in_text("ends with +"), "ends with +");
     }
 }

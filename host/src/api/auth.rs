@@ -44,11 +44,18 @@ pub fn check_admin(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError>
         .or_else(|| given.strip_prefix("bearer "))
         .unwrap_or(given)
         .trim();
-    if !given.is_empty() && matches_any(given, std::slice::from_ref(&app.admin_token)) {
+    if admin_token_matches(given, app) {
         Ok(())
     } else {
         Err(ApiError::InvalidToken)
     }
+}
+
+/// Whether `given` is the admin token (never true while none is configured).
+pub fn admin_token_matches(given: &str, app: &AppConfig) -> bool {
+    !app.admin_token.is_empty()
+        && !given.is_empty()
+        && matches_any(given, std::slice::from_ref(&app.admin_token))
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
 //! The HTTP side: the Cloud API the engine calls, the admin API, health and metrics.
 
 mod admin;
-mod auth;
+pub(crate) mod auth;
 mod cloud;
 mod health;
-mod request;
-mod response;
+pub(crate) mod request;
+pub(crate) mod response;
 mod router;
 mod server;
-mod state;
+pub(crate) mod state;
 
 pub use server::Server;
 pub use state::AppState;

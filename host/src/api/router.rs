@@ -73,6 +73,9 @@ pub async fn dispatch(state: &AppState, request: Request<Incoming>) -> (&'static
         ["readyz"] => route!("readyz", get, health::ready(state)),
         ["metrics"] => route!("metrics", get, health::metrics(state)),
         ["admin", "api", "v1", rest @ ..] => ("admin", admin::dispatch(state, request, rest).await),
-        _ => ("unknown", Err(ApiError::NotFound)),
+        _ => match crate::web::dispatch(state, request, &segments).await {
+            Some((name, page)) => (name, Ok(page)),
+            None => ("unknown", Err(ApiError::NotFound)),
+        },
     }
 }

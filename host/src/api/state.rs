@@ -8,7 +8,7 @@ use crate::config::{Config, SharedConfig};
 use crate::delivery::{Deliverer, RoundResult, Workers};
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -16,6 +16,8 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub workers: Arc<Workers>,
+    /// The key pages sign cookies and forms with, read from the database once.
+    web_secret: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             store,
             metrics,
             workers,
+            web_secret: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -46,6 +49,14 @@ impl AppState {
 
     pub fn registry(&self) -> &Arc<PluginRegistry> {
         self.workers.deliverer().registry()
+    }
+
+    /// The key every replica signs page cookies and forms with.
+    pub async fn web_secret(&self) -> Result<&[u8], StoreError> {
+        self.web_secret
+            .get_or_try_init(|| self.store.web_secret("pages"))
+            .await
+            .map(Vec::as_slice)
     }
 
     /// Starts the first delivery round and waits for it up to

@@ -32,6 +32,8 @@ pub struct Config {
     pub heartbeat: HeartbeatConfig,
     /// How schedules (`grafana.oncall.schedules`) are polled.
     pub schedules: SchedulePolling,
+    /// Whether a stored number needs its owner to confirm it before it counts.
+    pub verification: VerificationConfig,
     /// Per channel (`sms`, `call`, `push`, `shift`, `test`), which plugins deliver it.
     pub routes: BTreeMap<String, RouteConfig>,
     /// Each plugin's own map, `[plugin.<name>]`; read by the plugin host.
@@ -381,5 +383,28 @@ impl Config {
             self.plugin.len(),
             self.grafana.oncall.schedules.len(),
         )
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerificationConfig {
+    pub mode: VerificationMode,
+}
+
+/// When a stored phone number counts as verified (`is_phone_number_verified`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationMode {
+    /// Once its owner typed back a code sent to it, or an admin set it.
+    #[default]
+    Code,
+    /// Always, as in the Go original: for operators who manage numbers centrally.
+    Trust,
+}
+
+impl VerificationMode {
+    pub fn trusts_every_number(self) -> bool {
+        self == VerificationMode::Trust
     }
 }

@@ -66,6 +66,22 @@ pub fn push_alert_group(message: &Value) -> Option<AlertGroupDetails> {
     })
 }
 
+pub fn recipient(user: &User) -> WitRecipient {
+    WitRecipient {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        username: user.username.clone(),
+        name: user.name.clone(),
+        phone_number: user.phone_number.clone(),
+        role: user.role.as_str().to_owned(),
+        attributes: user
+            .attributes
+            .iter()
+            .map(|(key, value)| (key.clone(), attribute_text(value)))
+            .collect(),
+    }
+}
+
 pub fn to_wit(
     notification: &Notification,
     user: Option<&User>,
@@ -73,19 +89,7 @@ pub fn to_wit(
     alert_group: Option<AlertGroupDetails>,
 ) -> WitNotification {
     let recipient = match user {
-        Some(user) => WitRecipient {
-            id: user.id.clone(),
-            email: user.email.clone(),
-            username: user.username.clone(),
-            name: user.name.clone(),
-            phone_number: user.phone_number.clone(),
-            role: user.role.as_str().to_owned(),
-            attributes: user
-                .attributes
-                .iter()
-                .map(|(key, value)| (key.clone(), attribute_text(value)))
-                .collect(),
-        },
+        Some(user) => recipient(user),
         None => WitRecipient {
             id: String::new(),
             email: notification.recipient_email.clone().unwrap_or_default(),

@@ -4,6 +4,7 @@
 
 mod backoff;
 mod callback;
+mod direct;
 mod message;
 mod route;
 mod worker;

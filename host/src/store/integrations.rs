@@ -17,9 +17,11 @@ pub struct Integration {
     pub token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// When the watchdog announced it down; cleared by the next heartbeat.
+    pub down_since: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, name, type, token, created_at, last_seen_at";
+const COLUMNS: &str = "id, name, type, token, created_at, last_seen_at, down_notified_at";
 
 impl Integration {
     fn from_row(row: &Row) -> Result<Self, StoreError> {
@@ -30,6 +32,7 @@ impl Integration {
             token: row.try_get("token")?,
             created_at: row.try_get("created_at")?,
             last_seen_at: row.try_get("last_seen_at")?,
+            down_since: row.try_get("down_notified_at")?,
         })
     }
 }
@@ -76,6 +79,19 @@ impl Store {
         rows.iter().map(Integration::from_row).collect()
     }
 
+    pub async fn find_integration(&self, id: &str) -> Result<Option<Integration>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt_cached(
+                &format!("SELECT {COLUMNS} FROM integrations WHERE id = $1"),
+                &[&id],
+            )
+            .await?
+            .as_ref()
+            .map(Integration::from_row)
+            .transpose()
+    }
+
     pub async fn list_integrations(&self) -> Result<Vec<Integration>, StoreError> {
         let client = self.client().await?;
         let rows = client
@@ -103,7 +119,7 @@ impl Store {
                  UPDATE integrations i SET last_seen_at = now(), down_notified_at = NULL
                  FROM previous WHERE i.id = previous.id
                  RETURNING i.id, i.name, i.type, i.token, i.created_at, i.last_seen_at,
-                           previous.down_notified_at AS was_down_at",
+                           i.down_notified_at, previous.down_notified_at AS was_down_at",
                 &[&token],
             )
             .await?;

@@ -7,8 +7,11 @@ mod error;
 pub mod integrations;
 pub mod migrations;
 pub mod notifications;
+pub mod phone_codes;
 pub mod schedules;
+pub mod status;
 pub mod users;
+mod web_secrets;
 
 use std::time::Duration;
 

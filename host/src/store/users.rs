@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 use super::{Store, StoreError};
+use crate::config::VerificationMode;
 use crate::{ids, phone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,6 +68,8 @@ pub struct User {
     pub username: String,
     pub name: String,
     pub phone_number: Option<String>,
+    /// When the number was confirmed, by its owner's code or by an admin setting it.
+    pub phone_verified_at: Option<DateTime<Utc>>,
     pub role: Role,
     pub active: bool,
     pub attributes: serde_json::Map<String, serde_json::Value>,
@@ -75,9 +78,11 @@ pub struct User {
 }
 
 impl User {
-    /// A stored number is a verified one (what the Go original promised too).
-    pub fn is_phone_verified(&self) -> bool {
+    /// Whether the number counts as verified: in `trust` mode any stored number does
+    /// (what the Go original promised), in `code` mode only a confirmed one.
+    pub fn is_phone_verified(&self, mode: VerificationMode) -> bool {
         self.phone_number.is_some()
+            && (mode.trusts_every_number() || self.phone_verified_at.is_some())
     }
 
     pub fn masked_phone(&self) -> Option<String> {
@@ -96,6 +101,7 @@ impl User {
             username: row.try_get("username")?,
             name: row.try_get("name")?,
             phone_number: row.try_get("phone_number")?,
+            phone_verified_at: row.try_get("phone_verified_at")?,
             role: role.parse()?,
             active: row.try_get("active")?,
             attributes,
@@ -105,8 +111,13 @@ impl User {
     }
 }
 
-const COLUMNS: &str =
-    "id, email, username, name, phone_number, role, active, attributes, created_at, updated_at";
+/// Numbers set by an admin (API, CLI, import) count as verified at once; `$5` is the
+/// number in every statement that uses these.
+const ADMIN_VERIFIED_AT: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE now() END";
+const ADMIN_VERIFIED_BY: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE 'admin' END";
+
+const COLUMNS: &str = "id, email, username, name, phone_number, phone_verified_at, role, active,
+     attributes, created_at, updated_at";
 
 /// What creating a user takes; checked by [`NewUser::validate`].
 #[derive(Debug, Clone)]
@@ -202,8 +213,10 @@ impl Store {
         let row = client
             .query_one_cached(
                 &format!(
-                    "INSERT INTO users (id, email, username, name, phone_number, role, attributes)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+                    "INSERT INTO users (id, email, username, name, phone_number, role, attributes,
+                                        phone_verified_at, phone_verified_by)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, {ADMIN_VERIFIED_AT}, {ADMIN_VERIFIED_BY})
+                     RETURNING {COLUMNS}"
                 ),
                 &[
                     &ids::user_id(),
@@ -230,6 +243,20 @@ impl Store {
         };
         client
             .query_opt_cached(&sql, &[&key.trim()])
+            .await?
+            .as_ref()
+            .map(User::from_row)
+            .transpose()
+    }
+
+    /// An active user by id only (never by email: the id is the secret in a link).
+    pub async fn find_active_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt_cached(
+                &format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND active"),
+                &[&id],
+            )
             .await?
             .as_ref()
             .map(User::from_row)
@@ -367,11 +394,17 @@ impl Store {
             }
         }
         let client = self.client().await?;
+        // An admin changing the number vouches for it; keeping the same number keeps its
+        // state, whoever confirmed it.
         let row = client
             .query_one_cached(
                 &format!(
                     "UPDATE users SET email = $2, username = $3, name = $4, phone_number = $5,
-                         role = $6, active = $7, attributes = $8, updated_at = now()
+                         role = $6, active = $7, attributes = $8, updated_at = now(),
+                         phone_verified_at = CASE WHEN phone_number IS NOT DISTINCT FROM $5
+                             THEN phone_verified_at ELSE {ADMIN_VERIFIED_AT} END,
+                         phone_verified_by = CASE WHEN phone_number IS NOT DISTINCT FROM $5
+                             THEN phone_verified_by ELSE {ADMIN_VERIFIED_BY} END
                      WHERE id = $1 RETURNING {COLUMNS}"
                 ),
                 &[
@@ -414,13 +447,23 @@ impl Store {
                 .map_err(|err| StoreError::Invalid(format!("record {row_no}: {err}")))?;
             let inserted: bool = tx
                 .query_one_cached(
-                    "INSERT INTO users (id, email, username, name, phone_number, role, attributes)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (lower(email)) DO UPDATE SET
-                         username = EXCLUDED.username, name = EXCLUDED.name,
-                         phone_number = EXCLUDED.phone_number, role = EXCLUDED.role,
-                         attributes = users.attributes || EXCLUDED.attributes, updated_at = now()
-                     RETURNING (xmax = 0)",
+                    &format!(
+                        "INSERT INTO users (id, email, username, name, phone_number, role,
+                                            attributes, phone_verified_at, phone_verified_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, {ADMIN_VERIFIED_AT}, {ADMIN_VERIFIED_BY})
+                         ON CONFLICT (lower(email)) DO UPDATE SET
+                             username = EXCLUDED.username, name = EXCLUDED.name,
+                             phone_number = EXCLUDED.phone_number, role = EXCLUDED.role,
+                             attributes = users.attributes || EXCLUDED.attributes,
+                             updated_at = now(),
+                             phone_verified_at = CASE
+                                 WHEN users.phone_number IS NOT DISTINCT FROM EXCLUDED.phone_number
+                                 THEN users.phone_verified_at ELSE EXCLUDED.phone_verified_at END,
+                             phone_verified_by = CASE
+                                 WHEN users.phone_number IS NOT DISTINCT FROM EXCLUDED.phone_number
+                                 THEN users.phone_verified_by ELSE EXCLUDED.phone_verified_by END
+                         RETURNING (xmax = 0)"
+                    ),
                     &[
                         &ids::user_id(),
                         &new.email,

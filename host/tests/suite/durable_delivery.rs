@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::process::ServerProcess;
 use common::sink::Sink;
+use common::webhook::with_webhook;
 use common::*;
 use emu_oncall::store::notifications::{NotificationFilter, Status};
 use emu_oncall::store::users::Role;
@@ -15,43 +16,6 @@ use emu_oncall::store::Store;
 use serde_json::json;
 
 const PHONE: &str = "+4915112345678";
-
-/// Settings for fast retries in tests.
-const FAST: &[(&str, &str)] = &[
-    ("EMU_ONCALL_DELIVERY__RETRY_INITIAL", "50ms"),
-    ("EMU_ONCALL_DELIVERY__RETRY_MAX", "200ms"),
-    ("EMU_ONCALL_DELIVERY__POLL_INTERVAL", "50ms"),
-    ("EMU_ONCALL_LIMITS__SMS_PER_DAY", "0"),
-];
-
-struct WithWebhook {
-    server: TestServer,
-    sink: Sink,
-    _dir: tempfile::TempDir,
-}
-
-async fn with_webhook(db_url: Option<&str>, extra: &[(&str, &str)]) -> WithWebhook {
-    let sink = Sink::start().await;
-    let dir = plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
-    let dir_text = dir.path().display().to_string();
-    let url = format!("{}/hook", sink.url);
-    let mut settings: Vec<(&str, &str)> = vec![
-        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir_text),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &url),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", "127.0.0.1"),
-    ];
-    settings.extend_from_slice(FAST);
-    settings.extend_from_slice(extra);
-    let server = match db_url {
-        Some(db_url) => start_server_on(db_url, &settings).await,
-        None => start_server(&settings).await,
-    };
-    WithWebhook {
-        server,
-        sink,
-        _dir: dir,
-    }
-}
 
 async fn notifications(store: &Store) -> Vec<emu_oncall::store::notifications::Notification> {
     store

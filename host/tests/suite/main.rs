@@ -22,3 +22,4 @@ mod reload;
 mod robustness;
 mod schedule_fixtures;
 mod schedule_tracking;
+mod verification;

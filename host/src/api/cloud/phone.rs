@@ -58,7 +58,12 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
     };
     match state
         .store
-        .accept_engine_page(&email_readings(email), page, limit)
+        .accept_engine_page(
+            &email_readings(email),
+            page,
+            limit,
+            state.config().verification.mode,
+        )
         .await?
     {
         EnginePageOutcome::Stored {

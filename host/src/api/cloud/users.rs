@@ -9,6 +9,7 @@ use crate::api::request::{all, first, query_params};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
+use crate::config::VerificationMode;
 use crate::store::users::{Role, User};
 
 const PAGE_SIZE: i64 = 100;
@@ -24,8 +25,8 @@ struct CloudUser<'a> {
     is_phone_number_verified: bool,
 }
 
-impl<'a> From<&'a User> for CloudUser<'a> {
-    fn from(user: &'a User) -> Self {
+impl<'a> CloudUser<'a> {
+    fn new(user: &'a User, mode: VerificationMode) -> Self {
         CloudUser {
             id: &user.id,
             grafana_id: None,
@@ -33,7 +34,7 @@ impl<'a> From<&'a User> for CloudUser<'a> {
             username: &user.username,
             name: &user.name,
             role: user.role,
-            is_phone_number_verified: user.is_phone_verified(),
+            is_phone_number_verified: user.is_phone_verified(mode),
         }
     }
 }
@@ -55,6 +56,7 @@ fn invalid_page() -> ApiError {
 
 pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
     auth::check_engine(request.headers(), &state.config().app)?;
+    let mode = state.config().verification.mode;
     let params = query_params(request.uri().query());
     let roles = all(&params, "roles")
         .map(|value| {
@@ -83,7 +85,10 @@ pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
                 count,
                 next: None,
                 previous: None,
-                results: users.iter().map(CloudUser::from).collect(),
+                results: users
+                    .iter()
+                    .map(|user| CloudUser::new(user, mode))
+                    .collect(),
                 page_size: PAGE_SIZE,
                 current_page_number: 1,
                 total_pages: 1,
@@ -136,7 +141,11 @@ pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
             count: found.total,
             next,
             previous,
-            results: found.users.iter().map(CloudUser::from).collect(),
+            results: found
+                .users
+                .iter()
+                .map(|user| CloudUser::new(user, mode))
+                .collect(),
             page_size: per_page,
             current_page_number: page,
             total_pages,

@@ -2,8 +2,11 @@
 //! `scripts/test` starts, and the real server running in-process on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod pages;
 pub mod process;
 pub mod sink;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::time::Duration;

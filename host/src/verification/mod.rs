@@ -1,0 +1,137 @@
+//! Self-service phone verification: a code goes to the number a person typed, and the
+//! number is saved, verified, only when they type the code back.
+
+pub mod code;
+
+use chrono::{DateTime, Utc};
+
+use crate::delivery::Deliverer;
+use crate::phone;
+use crate::store::notifications::Channel;
+use crate::store::phone_codes::{Checked, CodeChannel, Issued, CODE_RULES};
+use crate::store::users::User;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug)]
+pub enum Sent {
+    /// The code is on its way to the (masked) number.
+    Sent {
+        masked: String,
+    },
+    RateLimited {
+        next_at: DateTime<Utc>,
+    },
+    InvalidNumber(String),
+    /// No plugin took the code; nothing was counted.
+    NotSent(String),
+    NoUser,
+}
+
+fn text_for(channel: CodeChannel, code: &str) -> String {
+    let minutes = CODE_RULES.lifetime.as_secs() / 60;
+    match channel {
+        CodeChannel::Sms => format!(
+            "Your Grafana OnCall verification code is {code}. It expires in {minutes} minutes. If you did not ask for it, ignore this message."
+        ),
+        // Spoken digit by digit, twice, so text-to-speech reads digits, not a number.
+        CodeChannel::Call => {
+            let spoken = code
+                .chars()
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("Your Grafana OnCall verification code is: {spoken}. Again: {spoken}.")
+        }
+    }
+}
+
+/// Sends a fresh code for `typed_number` to that number.
+pub async fn send_code(
+    store: &Store,
+    deliverer: &Deliverer,
+    user: &User,
+    typed_number: &str,
+    channel: CodeChannel,
+) -> Result<Sent, StoreError> {
+    let number = match phone::normalize(typed_number) {
+        Ok(number) => number,
+        Err(err) => {
+            tracing::info!(user = %user.id, "verification: the number typed is not valid");
+            return Ok(Sent::InvalidNumber(err.to_string()));
+        }
+    };
+    let masked = phone::mask(&number);
+    let code = code::new_code();
+    let hashed = code::hash(&user.id, &code);
+    let id = match store
+        .issue_phone_code(&user.id, &number, channel, &hashed, CODE_RULES)
+        .await?
+    {
+        Issued::Issued { id } => id,
+        Issued::RateLimited { next_at } => {
+            tracing::warn!(user = %user.id, phone = %masked, "verification: hourly code limit reached");
+            return Ok(Sent::RateLimited { next_at });
+        }
+        Issued::NoUser => return Ok(Sent::NoUser),
+    };
+    let mut recipient = user.clone();
+    recipient.phone_number = Some(number);
+    let route = match channel {
+        CodeChannel::Sms => Channel::Sms,
+        CodeChannel::Call => Channel::Call,
+    };
+    match deliverer
+        .send_unstored(route, &recipient, &text_for(channel, &code))
+        .await
+    {
+        Ok(plugin) => {
+            tracing::info!(user = %user.id, phone = %masked, channel = channel.as_str(), %plugin, "verification: code sent");
+            Ok(Sent::Sent { masked })
+        }
+        Err(error) => {
+            tracing::warn!(user = %user.id, phone = %masked, channel = channel.as_str(), %error, "verification: code could not be sent");
+            store.discard_phone_code(id).await?;
+            Ok(Sent::NotSent(error))
+        }
+    }
+}
+
+/// Checks a typed code; on a match the number is saved and verified.
+pub async fn confirm(store: &Store, user: &User, typed: &str) -> Result<Checked, StoreError> {
+    let checked = store.check_phone_code(&user.id, typed, CODE_RULES).await?;
+    match &checked {
+        Checked::Confirmed { phone_number } => {
+            tracing::info!(user = %user.id, phone = %phone::mask(phone_number), "verification: number confirmed and saved")
+        }
+        Checked::Wrong { tries_left } => {
+            tracing::info!(user = %user.id, tries_left, "verification: wrong code")
+        }
+        Checked::TooManyTries => {
+            tracing::warn!(user = %user.id, "verification: code closed after too many wrong tries")
+        }
+        Checked::Expired => tracing::info!(user = %user.id, "verification: code expired"),
+        Checked::NoCode => tracing::info!(user = %user.id, "verification: no open code"),
+    }
+    Ok(checked)
+}
+
+/// Removes the user's own number.
+pub async fn remove(store: &Store, user: &User) -> Result<bool, StoreError> {
+    let removed = store.remove_own_phone(&user.id).await?;
+    tracing::info!(user = %user.id, removed, "verification: the user removed their number");
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_texts_spell_the_code_out() {
+        assert_eq!(
+            text_for(CodeChannel::Call, "012345"),
+            "Your Grafana OnCall verification code is: 0, 1, 2, 3, 4, 5. Again: 0, 1, 2, 3, 4, 5."
+        );
+        assert!(text_for(CodeChannel::Sms, "012345").contains("012345"));
+    }
+}

@@ -1,0 +1,418 @@
+//! The page behind OnCall's "Verify in Cloud" link: a person confirms a number by typing
+//! back a code sent to it, or removes their number.
+
+use hyper::body::Incoming;
+use hyper::{HeaderMap, Request, StatusCode};
+use maud::{html, Markup};
+
+use super::csrf::{self, Csrf};
+use super::layout::{self, notice, page, Page};
+use super::{form, is_https, secret};
+use crate::api::request::first;
+use crate::api::state::AppState;
+use crate::config::VerificationMode;
+use crate::store::phone_codes::{Checked, CodeChannel, CODE_RULES};
+use crate::store::users::User;
+use crate::store::StoreError;
+use crate::verification::{self, Sent};
+
+const TITLE: &str = "Your phone number";
+
+/// The forms of one user's page are signed for that user only.
+fn purpose(user: &User) -> String {
+    format!("verify:{}", user.id)
+}
+
+fn action(user: &User) -> String {
+    format!("/verify/{}", user.id)
+}
+
+fn store_failure(err: StoreError) -> Page {
+    if err.is_unavailable() {
+        layout::unavailable()
+    } else {
+        tracing::error!(error = %err, "verification page: database error");
+        layout::message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Nothing was changed. Try again; if it keeps happening, tell your admin.",
+        )
+    }
+}
+
+async fn lookup(state: &AppState, id: Option<&str>) -> Result<User, Page> {
+    let id = id.map(str::trim).unwrap_or_default();
+    // Every id, well-formed or not, costs the same query.
+    match state.store.find_active_user_by_id(id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => {
+            tracing::info!("verification page: unknown or inactive user id");
+            Err(layout::not_found())
+        }
+        Err(err) => Err(store_failure(err)),
+    }
+}
+
+/// `GET`: the user's page.
+pub async fn show(state: &AppState, headers: &HeaderMap, id: Option<&str>) -> Page {
+    match show_inner(state, headers, id).await {
+        Ok(page) | Err(page) => page,
+    }
+}
+
+async fn show_inner(state: &AppState, headers: &HeaderMap, id: Option<&str>) -> Result<Page, Page> {
+    let user = lookup(state, id).await?;
+    let secret = secret(state).await?;
+    let csrf = Csrf::for_request(headers);
+    let view = View {
+        user: &user,
+        mode: state.config().verification.mode,
+        token: csrf.token(secret, &purpose(&user)),
+    };
+    let pending = if view.mode == VerificationMode::Code {
+        state
+            .store
+            .open_code_number(&user.id)
+            .await
+            .map_err(store_failure)?
+    } else {
+        None
+    };
+    tracing::info!(user = %user.id, "verification page opened");
+    Ok(
+        Page::new(StatusCode::OK, view.start(None, None, pending.as_deref()))
+            .with_cookie(csrf.cookie(is_https(state, headers))),
+    )
+}
+
+/// `POST`: one of the page's forms (`step` = `send`, `confirm` or `remove`).
+pub async fn submit(state: &AppState, request: Request<Incoming>, id: &str) -> Page {
+    match submit_inner(state, request, id).await {
+        Ok(page) | Err(page) => page,
+    }
+}
+
+async fn submit_inner(
+    state: &AppState,
+    request: Request<Incoming>,
+    id: &str,
+) -> Result<Page, Page> {
+    let headers = request.headers().clone();
+    let user = lookup(state, Some(id)).await?;
+    let fields = form(state, request).await?;
+    let secret = secret(state).await?;
+    if !csrf::check(&headers, first(&fields, "csrf"), secret, &purpose(&user)) {
+        tracing::warn!(user = %user.id, "verification page: form refused, its CSRF token is missing or wrong");
+        return Err(Page::new(
+            StatusCode::FORBIDDEN,
+            page(
+                "This form has expired",
+                false,
+                html! {
+                    p { "Nothing was changed. The form was not sent from your page, or it is too old." }
+                    p { a href=(action(&user)) { "Open your page again" } }
+                },
+            ),
+        ));
+    }
+    let mode = state.config().verification.mode;
+    if mode == VerificationMode::Trust {
+        return Err(layout::message_page(
+            StatusCode::FORBIDDEN,
+            TITLE,
+            "Phone numbers on this server are managed by your administrators. Ask them to change yours.",
+        ));
+    }
+    let view = View {
+        user: &user,
+        mode,
+        token: Csrf::for_request(&headers).token(secret, &purpose(&user)),
+    };
+    let step = first(&fields, "step").unwrap_or_default();
+    let page = match step {
+        "send" => send(state, &view, &fields).await?,
+        "confirm" => {
+            let typed = first(&fields, "code").unwrap_or_default();
+            let checked = verification::confirm(&state.store, &user, typed)
+                .await
+                .map_err(store_failure)?;
+            view.after_check(checked)
+        }
+        "remove" => {
+            verification::remove(&state.store, &user)
+                .await
+                .map_err(store_failure)?;
+            Page::new(StatusCode::OK, view.removed())
+        }
+        _ => layout::message_page(
+            StatusCode::BAD_REQUEST,
+            TITLE,
+            "The form was incomplete. Open your page again.",
+        ),
+    };
+    Ok(page)
+}
+
+async fn send(
+    state: &AppState,
+    view: &View<'_>,
+    fields: &[(String, String)],
+) -> Result<Page, Page> {
+    let channel = match first(fields, "channel") {
+        Some("call") => CodeChannel::Call,
+        _ => CodeChannel::Sms,
+    };
+    let typed = first(fields, "phone").unwrap_or_default();
+    let sent = verification::send_code(
+        &state.store,
+        state.workers.deliverer(),
+        view.user,
+        typed,
+        channel,
+    )
+    .await
+    .map_err(store_failure)?;
+    Ok(match sent {
+        Sent::Sent { masked } => Page::new(
+            StatusCode::OK,
+            view.enter_code(&masked, channel, None),
+        ),
+        Sent::RateLimited { next_at } => Page::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            view.start(
+                Some(format!(
+                    "You have asked for {} codes in the last hour. You can ask for another after {} UTC.",
+                    CODE_RULES.per_hour,
+                    next_at.format("%H:%M")
+                )),
+                Some(typed),
+                None,
+            ),
+        ),
+        Sent::InvalidNumber(reason) => Page::new(
+            StatusCode::BAD_REQUEST,
+            view.start(Some(format!("That number cannot be used: {reason}.")), Some(typed), None),
+        ),
+        Sent::NotSent(_) => Page::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            view.start(
+                Some("The code could not be sent: no channel delivered it. Try again in a few minutes, or tell your admin.".to_owned()),
+                Some(typed),
+                None,
+            ),
+        ),
+        Sent::NoUser => layout::not_found(),
+    })
+}
+
+/// What every part of the page needs.
+struct View<'a> {
+    user: &'a User,
+    mode: VerificationMode,
+    token: String,
+}
+
+impl View<'_> {
+    fn hidden(&self, step: &str) -> Markup {
+        html! {
+            input type="hidden" name="csrf" value=(self.token);
+            input type="hidden" name="step" value=(step);
+        }
+    }
+
+    fn profile(&self) -> Markup {
+        let user = self.user;
+        let name = if user.name.is_empty() {
+            &user.username
+        } else {
+            &user.name
+        };
+        html! {
+            div.card {
+                p.who { strong { (name) } span.muted { (user.email) } }
+                p {
+                    "Phone number: "
+                    @match user.masked_phone() {
+                        Some(masked) => {
+                            strong { (masked) } " "
+                            @if user.is_phone_verified(self.mode) {
+                                span.badge.ok { "verified" }
+                            } @else {
+                                span.badge.warn { "not verified" }
+                            }
+                        }
+                        None => span.muted { "none" },
+                    }
+                }
+            }
+        }
+    }
+
+    /// The page as opened: the profile and the forms.
+    fn start(&self, error: Option<String>, typed: Option<&str>, pending: Option<&str>) -> Markup {
+        let action = action(self.user);
+        let minutes = CODE_RULES.lifetime.as_secs() / 60;
+        page(
+            TITLE,
+            false,
+            html! {
+                (self.profile())
+                @if let Some(error) = &error { (notice("error", html! { (error) })) }
+                @if self.mode == VerificationMode::Trust {
+                    p { "Phone numbers on this server are managed by your administrators. Ask them to add or change yours." }
+                } @else {
+                    @if let Some(masked) = pending {
+                        div.card {
+                            p { "A code was sent to " strong { (masked) } ". Enter it here:" }
+                            form method="post" action=(action) {
+                                (self.hidden("confirm"))
+                                label for="pending-code" { "Code" }
+                                input.code id="pending-code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required;
+                                button type="submit" { "Verify" }
+                            }
+                        }
+                    }
+                    div.card {
+                        form method="post" action=(action) {
+                            (self.hidden("send"))
+                            label for="phone" { "New phone number, with country code" }
+                            input id="phone" type="tel" name="phone" autocomplete="tel" placeholder="+49 151 23456789" required value=[typed];
+                            fieldset {
+                                legend { "Send the code by" }
+                                label { input type="radio" name="channel" value="sms" checked; "SMS" }
+                                label { input type="radio" name="channel" value="call"; "Phone call" }
+                            }
+                            button type="submit" { "Send code" }
+                        }
+                        p.muted { "The number is saved only once you type back the code. Codes expire after " (minutes) " minutes; you can ask for " (CODE_RULES.per_hour) " an hour." }
+                    }
+                    @if self.user.phone_number.is_some() {
+                        form method="post" action=(action) {
+                            (self.hidden("remove"))
+                            button.secondary type="submit" { "Remove my number" }
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    fn enter_code(&self, masked: &str, channel: CodeChannel, error: Option<String>) -> Markup {
+        let how = match channel {
+            CodeChannel::Sms => "by SMS",
+            CodeChannel::Call => "by a phone call",
+        };
+        let minutes = CODE_RULES.lifetime.as_secs() / 60;
+        page(
+            "Enter the code",
+            false,
+            html! {
+                @if let Some(error) = &error { (notice("error", html! { (error) })) }
+                div.card {
+                    p { "We sent a 6-digit code " (how) " to " strong { (masked) } ". It expires in " (minutes) " minutes." }
+                    form method="post" action=(action(self.user)) {
+                        (self.hidden("confirm"))
+                        label for="code" { "Code" }
+                        input.code id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required autofocus;
+                        button type="submit" { "Verify" }
+                    }
+                }
+                p { a href=(action(self.user)) { "Use another number or send a new code" } }
+            },
+        )
+    }
+
+    fn after_check(&self, checked: Checked) -> Page {
+        match checked {
+            Checked::Confirmed { phone_number } => Page::new(
+                StatusCode::OK,
+                self.done(
+                    "Number verified",
+                    &format!(
+                        "Your number {} is verified.",
+                        crate::phone::mask(&phone_number)
+                    ),
+                ),
+            ),
+            Checked::Wrong { tries_left } => {
+                let masked = self.user.masked_phone();
+                let pending = format!(
+                    "That code is not right. {tries_left} {} left.",
+                    if tries_left == 1 { "try" } else { "tries" }
+                );
+                Page::new(
+                    StatusCode::BAD_REQUEST,
+                    page(
+                        "Enter the code",
+                        false,
+                        html! {
+                            (notice("error", html! { (pending) }))
+                            form method="post" action=(action(self.user)) {
+                                (self.hidden("confirm"))
+                                label for="code" { "Code" }
+                                input.code id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required autofocus;
+                                button type="submit" { "Verify" }
+                            }
+                            p { a href=(action(self.user)) { "Use another number or send a new code" } }
+                            @if let Some(masked) = masked { p.muted { "Your saved number " (masked) " stays as it is until a code is confirmed." } }
+                        },
+                    ),
+                )
+            }
+            Checked::TooManyTries => Page::new(
+                StatusCode::BAD_REQUEST,
+                self.start(
+                    Some(
+                        "Too many wrong codes: that code no longer works. Ask for a new one."
+                            .to_owned(),
+                    ),
+                    None,
+                    None,
+                ),
+            ),
+            Checked::Expired => Page::new(
+                StatusCode::BAD_REQUEST,
+                self.start(
+                    Some("That code has expired. Ask for a new one.".to_owned()),
+                    None,
+                    None,
+                ),
+            ),
+            Checked::NoCode => Page::new(
+                StatusCode::BAD_REQUEST,
+                self.start(
+                    Some("No code is waiting to be confirmed. Ask for a new one.".to_owned()),
+                    None,
+                    None,
+                ),
+            ),
+        }
+    }
+
+    fn removed(&self) -> Markup {
+        self.done(
+            "Number removed",
+            "Your phone number was removed from this server.",
+        )
+    }
+
+    /// A finished change, and the one step left in OnCall.
+    fn done(&self, title: &str, what: &str) -> Markup {
+        page(
+            title,
+            false,
+            html! {
+                (notice("ok", html! { (what) }))
+                div.card {
+                    h2 { "One more step in Grafana OnCall" }
+                    ol.steps {
+                        li { "Go back to Grafana OnCall and open your user profile." }
+                        li { "In the " strong { "Cloud" } " phone tab, press " strong { "Sync" } "." }
+                        li { "OnCall then shows your number's new state." }
+                    }
+                }
+                p { a href=(action(self.user)) { "Back to your page" } }
+            },
+        )
+    }
+}

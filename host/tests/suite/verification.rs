@@ -1,0 +1,577 @@
+//! Phone verification over HTTP: the page behind OnCall's "Verify in Cloud" link, its
+//! rules (hashed codes, tries, hourly limit, CSRF, unknown ids), what the engine's users
+//! API then reports, and the heartbeat and status pages. The same flows run in a real
+//! browser in `browser.rs`.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::pages::{Answer, PageClient};
+use common::sink::Sink;
+use common::webhook::{with_webhook, WithWebhook};
+use common::*;
+use emu_oncall::store::users::{Role, User};
+use emu_oncall::store::Store;
+
+const NEW_NUMBER: &str = "+49 151 2345 6789";
+const NEW_NUMBER_E164: &str = "+4915123456789";
+
+/// The engine's link, as v1.10.4 and later build it.
+pub fn engine_link(user: &User) -> String {
+    format!("/a/grafana-oncall-app/users?p=1&id={}", user.id)
+}
+
+/// The six digits of the `count`-th message the sink received.
+pub async fn code_from(sink: &Sink, count: usize) -> String {
+    let requests = sink.wait_for(count, Duration::from_secs(10)).await;
+    assert!(requests.len() >= count, "the code message arrived");
+    let message = requests[count - 1].json()["message"]
+        .as_str()
+        .expect("message text")
+        .to_owned();
+    let digits: String = message
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .unwrap_or_else(|| panic!("no 6-digit code in {message:?}"))
+        .to_owned();
+    digits
+}
+
+/// What the engine's bulk sync says about `email`.
+pub async fn engine_sees_verified(server: &TestServer, email: &str) -> bool {
+    let body: serde_json::Value = client()
+        .get(format!("{}/api/v1/users?page=1&short=true", server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["email"] == email)
+        .unwrap_or_else(|| panic!("{email} is synced"));
+    user["is_phone_number_verified"].as_bool().unwrap()
+}
+
+async fn stored(store: &Store, user: &User) -> User {
+    store.find_user(&user.id).await.unwrap().unwrap()
+}
+
+async fn open_page(browser: &mut PageClient, user: &User) -> Answer {
+    let page = browser.get(&engine_link(user)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page
+}
+
+async fn send(browser: &mut PageClient, user: &User, csrf: &str, channel: &str) -> Answer {
+    browser
+        .post(
+            &format!("/verify/{}", user.id),
+            &[
+                ("csrf", csrf),
+                ("step", "send"),
+                ("phone", NEW_NUMBER),
+                ("channel", channel),
+            ],
+        )
+        .await
+}
+
+async fn confirm(browser: &mut PageClient, user: &User, csrf: &str, code: &str) -> Answer {
+    browser
+        .post(
+            &format!("/verify/{}", user.id),
+            &[("csrf", csrf), ("step", "confirm"), ("code", code)],
+        )
+        .await
+}
+
+async fn setup() -> (WithWebhook, User) {
+    let fixture = with_webhook(None, &[]).await;
+    let user = add_user(
+        &fixture.server.store,
+        "dana@example.com",
+        "dana",
+        None,
+        Role::User,
+    )
+    .await;
+    (fixture, user)
+}
+
+#[tokio::test]
+async fn a_number_is_saved_and_verified_only_once_its_code_is_typed_back() {
+    let (fixture, user) = setup().await;
+    let (server, sink) = (&fixture.server, &fixture.sink);
+    let mut browser = PageClient::new(&server.base);
+    let page = open_page(&mut browser, &user).await;
+    assert!(page.body.contains("dana@example.com"), "{}", page.body);
+    let cookie = page.cookie_named("emu_csrf").expect("a CSRF cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert!(!engine_sees_verified(server, "dana@example.com").await);
+
+    let sent = send(&mut browser, &user, &page.csrf(), "sms").await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(sent.body.contains("Enter the code"), "{}", sent.body);
+    assert!(
+        sent.body.contains("+49********789"),
+        "masked: {}",
+        sent.body
+    );
+    assert!(
+        !sent.body.contains(NEW_NUMBER_E164),
+        "never in full once typed"
+    );
+    let code = code_from(sink, 1).await;
+    let delivered = sink.requests()[0].json();
+    assert_eq!(delivered["channel"], "sms");
+    assert_eq!(delivered["recipient"]["phone_number"], NEW_NUMBER_E164);
+    assert_eq!(
+        stored(&server.store, &user).await.phone_number,
+        None,
+        "not saved before the code"
+    );
+
+    // Stored hashed: no column of the code's row and no notification holds the digits.
+    let (db, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let leaks: i64 = db
+        .query_one(
+            "SELECT (SELECT count(*) FROM phone_codes c WHERE row_to_json(c)::text LIKE '%' || $1 || '%')
+                  + (SELECT count(*) FROM notifications n WHERE row_to_json(n)::text LIKE '%' || $1 || '%')",
+            &[&code],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(leaks, 0, "the code is stored nowhere in clear");
+
+    let done = confirm(&mut browser, &user, &page.csrf(), &code).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("is verified") && done.body.contains("Sync"),
+        "{}",
+        done.body
+    );
+    let saved = stored(&server.store, &user).await;
+    assert_eq!(saved.phone_number.as_deref(), Some(NEW_NUMBER_E164));
+    assert!(saved.phone_verified_at.is_some());
+    assert!(engine_sees_verified(server, "dana@example.com").await);
+
+    // The same code again finds nothing open.
+    let again = confirm(&mut browser, &user, &page.csrf(), &code).await;
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("No code is waiting"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn a_code_can_go_by_phone_call_spoken_digit_by_digit() {
+    let (fixture, user) = setup().await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let page = open_page(&mut browser, &user).await;
+    let sent = send(&mut browser, &user, &page.csrf(), "call").await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(sent.body.contains("by a phone call"));
+    let requests = fixture.sink.wait_for(1, Duration::from_secs(10)).await;
+    let delivered = requests[0].json();
+    assert_eq!(delivered["channel"], "call");
+    let message = delivered["message"].as_str().unwrap();
+    let spoken: String = message
+        .split("code is: ")
+        .nth(1)
+        .and_then(|rest| rest.split(". Again").next())
+        .unwrap()
+        .replace(", ", "");
+    assert_eq!(spoken.len(), 6, "{message}");
+    let done = confirm(&mut browser, &user, &page.csrf(), &spoken).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+}
+
+#[tokio::test]
+async fn five_wrong_tries_close_a_code_and_three_codes_an_hour_is_the_limit() {
+    let (fixture, user) = setup().await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+    assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
+    let code = code_from(&fixture.sink, 1).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for tries_left in (1..=4).rev() {
+        let answer = confirm(&mut browser, &user, &csrf, wrong).await;
+        assert_eq!(answer.status, 400);
+        let word = if tries_left == 1 { "try" } else { "tries" };
+        assert!(
+            answer.body.contains(&format!("{tries_left} {word} left")),
+            "{}",
+            answer.body
+        );
+    }
+    let fifth = confirm(&mut browser, &user, &csrf, wrong).await;
+    assert!(
+        fifth.body.contains("Too many wrong codes"),
+        "{}",
+        fifth.body
+    );
+    let right_too_late = confirm(&mut browser, &user, &csrf, &code).await;
+    assert_eq!(right_too_late.status, 400);
+    assert!(!engine_sees_verified(&fixture.server, "dana@example.com").await);
+
+    assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
+    assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
+    let fourth = send(&mut browser, &user, &csrf, "sms").await;
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
+    assert!(
+        fourth.body.contains("3 codes in the last hour"),
+        "{}",
+        fourth.body
+    );
+    fixture.sink.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(
+        fixture.sink.requests().len(),
+        3,
+        "the fourth code was not sent"
+    );
+
+    // Only the newest code counts: the second one no longer works once the third was sent.
+    let second = code_from(&fixture.sink, 2).await;
+    let third = code_from(&fixture.sink, 3).await;
+    if second != third {
+        let stale = confirm(&mut browser, &user, &csrf, &second).await;
+        assert_eq!(stale.status, 400, "{}", stale.body);
+    }
+    assert_eq!(
+        confirm(&mut browser, &user, &csrf, &third).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let (fixture, user) = setup().await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+    assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
+    let code = code_from(&fixture.sink, 1).await;
+    expire_codes(&fixture.server.db_url).await;
+    let answer = confirm(&mut browser, &user, &csrf, &code).await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.body.contains("expired"), "{}", answer.body);
+    assert_eq!(
+        stored(&fixture.server.store, &user).await.phone_number,
+        None
+    );
+}
+
+/// Moves every code's expiry into the past, as ten minutes would.
+pub async fn expire_codes(db_url: &str) {
+    let (db, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let changed = db
+        .execute(
+            "UPDATE phone_codes SET expires_at = now() - interval '1 second'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(changed > 0, "a code to expire");
+}
+
+#[tokio::test]
+async fn every_form_needs_its_csrf_token_and_cookie() {
+    let (fixture, user) = setup().await;
+    let other = add_user(
+        &fixture.server.store,
+        "eve@example.com",
+        "eve",
+        None,
+        Role::User,
+    )
+    .await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+    let path = format!("/verify/{}", user.id);
+
+    let without_token = browser
+        .post(&path, &[("step", "send"), ("phone", NEW_NUMBER)])
+        .await;
+    assert_eq!(without_token.status, 403, "{}", without_token.body);
+    assert!(without_token.body.contains("This form has expired"));
+
+    let mut stranger = PageClient::new(&fixture.server.base);
+    let replayed = stranger
+        .post(
+            &path,
+            &[("csrf", &csrf), ("step", "send"), ("phone", NEW_NUMBER)],
+        )
+        .await;
+    assert_eq!(replayed.status, 403, "a token without its cookie");
+
+    // A token signed for another person's page does not fit this one.
+    let other_csrf = open_page(&mut browser, &other).await.csrf();
+    let crossed = browser
+        .post(&path, &[("csrf", &other_csrf), ("step", "remove")])
+        .await;
+    assert_eq!(crossed.status, 403);
+
+    let login = browser.post("/login", &[("token", ADMIN_TOKEN)]).await;
+    assert_eq!(login.status, 403, "sign-in needs its token too");
+    assert!(login.cookie_named("emu_session").is_none());
+
+    assert!(fixture.sink.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn unknown_ids_get_one_plain_not_found_and_every_link_variant_works() {
+    let (fixture, user) = setup().await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let mut bodies = Vec::new();
+    for path in [
+        "/a/grafana-oncall-app/users?p=1&id=UZZZZZZZZZZZZZ".to_owned(),
+        "/a/grafana-irm-app/users?p=1&id=nonsense".to_owned(),
+        "/a/grafana-oncall-app/users?p=1&id=dana@example.com".to_owned(),
+        "/a/grafana-oncall-app/users?p=1".to_owned(),
+        format!(
+            "/a/grafana-oncall-app/?page=users&p=1&id={}",
+            "x".repeat(300)
+        ),
+        "/verify/UZZZZZZZZZZZZZ".to_owned(),
+    ] {
+        let answer = browser.get(&path).await;
+        assert_eq!(answer.status, 404, "{path}");
+        bodies.push(answer.body);
+    }
+    assert!(
+        bodies.windows(2).all(|pair| pair[0] == pair[1]),
+        "one page for every unknown id"
+    );
+    assert!(bodies[0].contains("Not found"));
+    let posted = browser
+        .post("/verify/UZZZZZZZZZZZZZ", &[("step", "remove")])
+        .await;
+    assert_eq!((posted.status, &posted.body), (404, &bodies[0]));
+
+    for path in [
+        format!("/a/grafana-oncall-app/users?p=1&id={}", user.id),
+        format!("/a/grafana-oncall-app/users/?p=1&id={}", user.id),
+        format!("/a/grafana-irm-app/users?p=1&id={}", user.id),
+        format!("/a/grafana-oncall-app/?page=users&p=1&id={}", user.id),
+        format!("/verify/{}", user.id),
+    ] {
+        let answer = browser.get(&path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert!(answer.body.contains("dana@example.com"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn removing_the_number_unverifies_it_for_the_engine() {
+    let fixture = with_webhook(None, &[]).await;
+    let server = &fixture.server;
+    let user = add_user(
+        &server.store,
+        "finn@example.com",
+        "finn",
+        Some("+4915112345678"),
+        Role::User,
+    )
+    .await;
+    assert!(
+        engine_sees_verified(server, "finn@example.com").await,
+        "an admin's number"
+    );
+    let mut browser = PageClient::new(&server.base);
+    let page = open_page(&mut browser, &user).await;
+    assert!(page.body.contains("+49********678") && !page.body.contains("+4915112345678"));
+    let removed = browser
+        .post(
+            &format!("/verify/{}", user.id),
+            &[("csrf", &page.csrf()), ("step", "remove")],
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(removed.body.contains("Number removed"));
+    assert_eq!(stored(&server.store, &user).await.phone_number, None);
+    assert!(!engine_sees_verified(server, "finn@example.com").await);
+}
+
+#[tokio::test]
+async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mode() {
+    let server = start_server(&[]).await;
+    let by_admin = add_user(
+        &server.store,
+        "ana@example.com",
+        "ana",
+        Some("+4915111111111"),
+        Role::User,
+    )
+    .await;
+    let unconfirmed = add_user(
+        &server.store,
+        "ben@example.com",
+        "ben",
+        Some("+4915122222222"),
+        Role::User,
+    )
+    .await;
+    // As a number stored in trust mode, or before an admin vouched for it, would be.
+    let (db, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.execute(
+        "UPDATE users SET phone_verified_at = NULL, phone_verified_by = NULL WHERE id = $1",
+        &[&unconfirmed.id],
+    )
+    .await
+    .unwrap();
+    assert!(engine_sees_verified(&server, "ana@example.com").await);
+    assert!(!engine_sees_verified(&server, "ben@example.com").await);
+    let sms = client()
+        .post(format!("{}/api/v1/send_sms", server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .form(&[
+            ("email", "ben@example.com"),
+            ("message", "Grafana OnCall: Alert group #1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sms.status(), 400);
+    assert_eq!(
+        sms.text().await.unwrap(),
+        r#"{"error":"number-not-verified"}"#
+    );
+
+    // An admin setting the same number again leaves it as it is; a new one is vouched for.
+    let patched = server
+        .store
+        .update_user(
+            &unconfirmed.id,
+            emu_oncall::store::users::UserUpdate {
+                phone_number: Some(Some("+4915133333333".to_owned())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(patched.phone_verified_at.is_some());
+    // A form opened in code mode, to post once the server trusts every number.
+    let mut browser = PageClient::new(&server.base);
+    let csrf = open_page(&mut browser, &unconfirmed).await.csrf();
+    let db_url = server.db_url.clone();
+    server.stop().await;
+    let _ = by_admin;
+
+    let trusting = start_server_on(&db_url, &[("EMU_ONCALL_VERIFICATION__MODE", "trust")]).await;
+    db.execute(
+        "UPDATE users SET phone_verified_at = NULL, phone_verified_by = NULL WHERE id = $1",
+        &[&unconfirmed.id],
+    )
+    .await
+    .unwrap();
+    assert!(engine_sees_verified(&trusting, "ben@example.com").await);
+    browser.base = trusting.base.clone();
+    let page = open_page(&mut browser, &unconfirmed).await;
+    assert!(
+        page.body.contains("managed by your administrators"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<form"), "no forms in trust mode");
+    let refused = browser
+        .post(
+            &format!("/verify/{}", unconfirmed.id),
+            &[("csrf", &csrf), ("step", "remove")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("managed by your administrators"));
+    assert!(trusting
+        .store
+        .find_user(&unconfirmed.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .phone_number
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_code_no_plugin_could_send_is_not_counted() {
+    let server = start_server(&[]).await;
+    let user = add_user(&server.store, "gus@example.com", "gus", None, Role::User).await;
+    let mut browser = PageClient::new(&server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+    for _ in 0..4 {
+        let answer = send(&mut browser, &user, &csrf, "sms").await;
+        assert_eq!(answer.status, 503, "{}", answer.body);
+        assert!(answer.body.contains("could not be sent"));
+        assert!(
+            answer.body.contains(NEW_NUMBER),
+            "the typed number is kept in the field"
+        );
+    }
+    let (db, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let codes: i64 = db
+        .query_one("SELECT count(*) FROM phone_codes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(codes, 0);
+}
+
+#[tokio::test]
+async fn numbers_stored_before_this_version_stay_verified() {
+    let db_url = fresh_database().await;
+    let (db, connection) = tokio_postgres::connect(&db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.batch_execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+                                         applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    for (version, name) in [
+        (1, "0001_initial.sql"),
+        (2, "0002_delivery.sql"),
+        (3, "0003_retries_and_watchdog.sql"),
+        (4, "0004_schedules.sql"),
+    ] {
+        db.batch_execute(&repository_file(&format!("migrations/{name}")))
+            .await
+            .unwrap();
+        db.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[&version, &name],
+        )
+        .await
+        .unwrap();
+    }
+    db.batch_execute(
+        "INSERT INTO users (id, email, username, phone_number) VALUES
+             ('UOLD1', 'old@example.com', 'old', '+4915144444444'),
+             ('UOLD2', 'none@example.com', 'none', NULL)",
+    )
+    .await
+    .unwrap();
+    let server = start_server_on(&db_url, &[]).await;
+    assert!(engine_sees_verified(&server, "old@example.com").await);
+    assert!(!engine_sees_verified(&server, "none@example.com").await);
+}
