@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use emu_oncall::config::{Config, ConfigSource};
+use emu_oncall::delivery::plan;
 use emu_oncall::metrics::Metrics;
 use emu_oncall::plugins::PluginRegistry;
 use emu_oncall::schedules::{self, fetch};
+use emu_oncall::store::notifications::Channel;
 use emu_oncall::store::{migrations, Store};
 
 /// How long the database and each URL get.
@@ -145,6 +147,37 @@ async fn check_plugins(config: &Config, report: &mut Report) {
                 format!("names plugins that are not loaded: {}", names.join(", ")),
             );
         }
+    }
+    check_verification(config, &registry, report);
+}
+
+/// In `code` mode people confirm their numbers with codes sent through the sms route.
+fn check_verification(config: &Config, registry: &PluginRegistry, report: &mut Report) {
+    if config.verification.mode.trusts_every_number() {
+        return report.note(
+            "verification",
+            "trust: every stored number counts as verified",
+        );
+    }
+    let sms = plan(config, registry, Channel::Sms, None);
+    if sms.plugins.is_empty() {
+        report.fail(
+            "verification",
+            format!(
+                "code mode, but no plugin can send the codes: {}",
+                sms.waiting_reason()
+            ),
+        );
+    } else {
+        let names: Vec<&str> = sms
+            .plugins
+            .iter()
+            .map(|plugin| plugin.name.as_str())
+            .collect();
+        report.ok(
+            "verification",
+            format!("code mode: codes go out through {}", names.join(", ")),
+        );
     }
 }
 

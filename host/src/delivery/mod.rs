@@ -23,7 +23,7 @@ use crate::store::attempts::{Claim, NewAttempt, Settlement};
 use crate::store::notifications::{Channel, Notification};
 use crate::store::{Store, StoreError};
 
-pub use route::Plan;
+pub use route::{plan, Plan};
 pub use worker::Workers;
 
 /// When no plugin can take a channel, look again after this long.

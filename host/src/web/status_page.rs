@@ -245,7 +245,7 @@ async fn notifications_section(state: &AppState) -> Markup {
                     @for notification in &notifications {
                         @let status = notification.status.as_str();
                         tr {
-                            td { (notification.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                            td.when { (notification.created_at.format("%Y-%m-%d %H:%M:%S")) }
                             td { (notification.channel) }
                             td { (notification.recipient_email.as_deref().or(notification.user_id.as_deref()).unwrap_or("-")) }
                             td { span class={"badge " (match status { "delivered" => "ok", "dead" => "bad", "failed" => "warn", _ => "muted" })} { (status) } }

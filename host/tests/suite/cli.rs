@@ -302,6 +302,7 @@ async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
         "ok    plugin webhook",
         "ok    schedule primary",
         "on call now: alice",
+        "ok    verification                 code mode: codes go out through webhook",
         "all checks passed",
     ] {
         assert!(report.contains(line), "no {line:?} in:\n{report}");
@@ -321,6 +322,10 @@ async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
     let (code, report) = check(&base.replace("url = \"http://127.0.0.1:9/hook\"\n", ""));
     assert_eq!(code, Some(1), "{report}");
     assert!(report.contains("FAIL  plugin webhook"), "{report}");
+
+    let (code, report) = check(&format!("{base}[verification]\nmode = \"trust\"\n"));
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("-     verification"), "{report}");
 
     // A typo is reported, not a crash.
     let (code, report) = check(&format!("{base}[delivery]\nmax_attemps = 3\n"));

@@ -6,6 +6,7 @@
 mod common;
 
 mod admin_api;
+mod browser;
 mod cli;
 mod cloud_api;
 mod config;
@@ -22,4 +23,5 @@ mod reload;
 mod robustness;
 mod schedule_fixtures;
 mod schedule_tracking;
+mod status_pages;
 mod verification;

@@ -123,6 +123,37 @@ impl Browser {
         field.send_keys(value).await.expect("type");
     }
 
+    /// Clicks what submits a form or follows a link, and waits (up to 10 s) until the
+    /// next page has loaded: a mark set on the old document is gone from the new one.
+    pub async fn submit(&self, css: &str) {
+        self.client
+            .execute("window.__emuOldPage = true;", vec![])
+            .await
+            .expect("mark the page");
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__emuOldPage === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|value| value.as_bool())
+                .unwrap_or(false);
+            if loaded {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new page within 10 s of clicking {css}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         self.client
             .find(Locator::Css(css))
