@@ -19,6 +19,7 @@ use hyper::{HeaderMap, Method, Request, StatusCode};
 use crate::api::request::{first, form_fields, query_params, read_body};
 use crate::api::response::HttpResponse;
 use crate::api::state::AppState;
+use csrf::Csrf;
 use layout::Page;
 
 /// The OnCall plugin ids the engine puts in its links.
@@ -109,22 +110,50 @@ fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
     forwarded || state.config().app.hostname.starts_with("https://")
 }
 
-/// The posted form's fields, or the page explaining why there are none.
-async fn form(state: &AppState, request: Request<Incoming>) -> Result<Vec<(String, String)>, Page> {
+/// A posted form, with what checking its CSRF token takes.
+struct Posted<'a> {
+    headers: HeaderMap,
+    fields: Vec<(String, String)>,
+    secret: &'a [u8],
+    secure: bool,
+}
+
+impl Posted<'_> {
+    fn field(&self, key: &str) -> Option<&str> {
+        first(&self.fields, key)
+    }
+
+    /// Whether the form carries a token for `purpose` matching the browser's cookie.
+    fn csrf_ok(&self, purpose: &str) -> bool {
+        csrf::check(&self.headers, self.field("csrf"), self.secret, purpose)
+    }
+
+    /// The browser's CSRF value, for the forms of the page answering this one.
+    fn csrf(&self) -> Csrf {
+        Csrf::for_request(&self.headers)
+    }
+}
+
+/// Reads a posted form, or returns the page explaining why it cannot be.
+async fn posted(state: &AppState, request: Request<Incoming>) -> Result<Posted<'_>, Page> {
+    let headers = request.headers().clone();
+    let secure = is_https(state, &headers);
+    let unreadable = |err: crate::api::response::ApiError| {
+        layout::message_page(
+            StatusCode::BAD_REQUEST,
+            "Could not read the form",
+            &err.to_string(),
+        )
+    };
     let limit = state.config().app.max_body_bytes;
-    let (content_type, body) = read_body(request, limit).await.map_err(|err| {
-        layout::message_page(
-            StatusCode::BAD_REQUEST,
-            "Could not read the form",
-            &err.to_string(),
-        )
-    })?;
-    form_fields(content_type.as_deref(), &body).map_err(|err| {
-        layout::message_page(
-            StatusCode::BAD_REQUEST,
-            "Could not read the form",
-            &err.to_string(),
-        )
+    let (content_type, body) = read_body(request, limit).await.map_err(unreadable)?;
+    let fields = form_fields(content_type.as_deref(), &body).map_err(unreadable)?;
+    let secret = secret(state).await?;
+    Ok(Posted {
+        headers,
+        fields,
+        secret,
+        secure,
     })
 }
 

@@ -5,11 +5,10 @@ use hyper::body::Incoming;
 use hyper::{HeaderMap, Request, StatusCode};
 use maud::{html, Markup};
 
-use super::csrf::{self, Csrf};
+use super::csrf::Csrf;
 use super::layout::{self, notice, page, when, Page};
-use super::{form, heartbeat_page, is_https, secret, session};
+use super::{heartbeat_page, is_https, posted, secret, session};
 use crate::api::auth::admin_token_matches;
-use crate::api::request::first;
 use crate::api::state::AppState;
 use crate::phone::mask_in_text;
 use crate::store::notifications::NotificationFilter;
@@ -68,21 +67,16 @@ fn login_page(status: StatusCode, token: &str, error: Option<&str>) -> Page {
 }
 
 pub async fn login(state: &AppState, request: Request<Incoming>) -> Page {
-    let headers = request.headers().clone();
-    let secure = is_https(state, &headers);
-    let fields = match form(state, request).await {
-        Ok(fields) => fields,
+    let form = match posted(state, request).await {
+        Ok(form) => form,
         Err(page) => return page,
     };
-    let secret = match secret(state).await {
-        Ok(secret) => secret,
-        Err(page) => return page,
-    };
-    let csrf = Csrf::for_request(&headers);
+    let (secret, secure) = (form.secret, form.secure);
+    let csrf = form.csrf();
     let retry = |status, error| {
         login_page(status, &csrf.token(secret, LOGIN), Some(error)).with_cookie(csrf.cookie(secure))
     };
-    if !csrf::check(&headers, first(&fields, "csrf"), secret, LOGIN) {
+    if !form.csrf_ok(LOGIN) {
         tracing::warn!("status page: sign-in refused, its CSRF token is missing or wrong");
         return retry(
             StatusCode::FORBIDDEN,
@@ -90,7 +84,7 @@ pub async fn login(state: &AppState, request: Request<Incoming>) -> Page {
         );
     }
     let app = state.config().app.clone();
-    let given = first(&fields, "token").unwrap_or_default().trim();
+    let given = form.field("token").unwrap_or_default().trim();
     if !admin_token_matches(given, &app) {
         tracing::warn!("status page: sign-in refused, wrong admin token");
         return retry(StatusCode::FORBIDDEN, "That is not the admin token.");
@@ -103,17 +97,11 @@ pub async fn login(state: &AppState, request: Request<Incoming>) -> Page {
 }
 
 pub async fn logout(state: &AppState, request: Request<Incoming>) -> Page {
-    let headers = request.headers().clone();
-    let secure = is_https(state, &headers);
-    let fields = match form(state, request).await {
-        Ok(fields) => fields,
+    let form = match posted(state, request).await {
+        Ok(form) => form,
         Err(page) => return page,
     };
-    let secret = match secret(state).await {
-        Ok(secret) => secret,
-        Err(page) => return page,
-    };
-    if !csrf::check(&headers, first(&fields, "csrf"), secret, LOGOUT) {
+    if !form.csrf_ok(LOGOUT) {
         return layout::message_page(
             StatusCode::FORBIDDEN,
             "This form has expired",
@@ -121,7 +109,7 @@ pub async fn logout(state: &AppState, request: Request<Incoming>) -> Page {
         );
     }
     tracing::info!("status page: signed out");
-    Page::see_other("/").with_cookie(session::end(secure))
+    Page::see_other("/").with_cookie(session::end(form.secure))
 }
 
 /// Shortens free text from plugins and providers for a table cell; numbers masked.

@@ -5,10 +5,9 @@ use hyper::body::Incoming;
 use hyper::{HeaderMap, Request, StatusCode};
 use maud::{html, Markup};
 
-use super::csrf::{self, Csrf};
+use super::csrf::Csrf;
 use super::layout::{self, notice, page, Page};
-use super::{form, is_https, secret};
-use crate::api::request::first;
+use super::{is_https, posted, secret, Posted};
 use crate::api::state::AppState;
 use crate::config::VerificationMode;
 use crate::store::phone_codes::{Checked, CodeChannel, CODE_RULES};
@@ -97,11 +96,9 @@ async fn submit_inner(
     request: Request<Incoming>,
     id: &str,
 ) -> Result<Page, Page> {
-    let headers = request.headers().clone();
     let user = lookup(state, Some(id)).await?;
-    let fields = form(state, request).await?;
-    let secret = secret(state).await?;
-    if !csrf::check(&headers, first(&fields, "csrf"), secret, &purpose(&user)) {
+    let form = posted(state, request).await?;
+    if !form.csrf_ok(&purpose(&user)) {
         tracing::warn!(user = %user.id, "verification page: form refused, its CSRF token is missing or wrong");
         return Err(Page::new(
             StatusCode::FORBIDDEN,
@@ -126,13 +123,12 @@ async fn submit_inner(
     let view = View {
         user: &user,
         mode,
-        token: Csrf::for_request(&headers).token(secret, &purpose(&user)),
+        token: form.csrf().token(form.secret, &purpose(&user)),
     };
-    let step = first(&fields, "step").unwrap_or_default();
-    let page = match step {
-        "send" => send(state, &view, &fields).await?,
+    let page = match form.field("step").unwrap_or_default() {
+        "send" => send(state, &view, &form).await?,
         "confirm" => {
-            let typed = first(&fields, "code").unwrap_or_default();
+            let typed = form.field("code").unwrap_or_default();
             let checked = verification::confirm(&state.store, &user, typed)
                 .await
                 .map_err(store_failure)?;
@@ -153,16 +149,12 @@ async fn submit_inner(
     Ok(page)
 }
 
-async fn send(
-    state: &AppState,
-    view: &View<'_>,
-    fields: &[(String, String)],
-) -> Result<Page, Page> {
-    let channel = match first(fields, "channel") {
+async fn send(state: &AppState, view: &View<'_>, form: &Posted<'_>) -> Result<Page, Page> {
+    let channel = match form.field("channel") {
         Some("call") => CodeChannel::Call,
         _ => CodeChannel::Sms,
     };
-    let typed = first(fields, "phone").unwrap_or_default();
+    let typed = form.field("phone").unwrap_or_default();
     let sent = verification::send_code(
         &state.store,
         state.workers.deliverer(),
@@ -175,7 +167,7 @@ async fn send(
     Ok(match sent {
         Sent::Sent { masked } => Page::new(
             StatusCode::OK,
-            view.enter_code(&masked, channel, None),
+            view.enter_code(Some((&masked, channel)), None),
         ),
         Sent::RateLimited { next_at } => Page::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -264,12 +256,7 @@ impl View<'_> {
                     @if let Some(masked) = pending {
                         div.card {
                             p { "A code was sent to " strong { (masked) } ". Enter it here:" }
-                            form method="post" action=(action) {
-                                (self.hidden("confirm"))
-                                label for="pending-code" { "Code" }
-                                input.code id="pending-code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required;
-                                button type="submit" { "Verify" }
-                            }
+                            (self.code_form("pending-code"))
                         }
                     }
                     div.card {
@@ -297,11 +284,19 @@ impl View<'_> {
         )
     }
 
-    fn enter_code(&self, masked: &str, channel: CodeChannel, error: Option<String>) -> Markup {
-        let how = match channel {
-            CodeChannel::Sms => "by SMS",
-            CodeChannel::Call => "by a phone call",
-        };
+    fn code_form(&self, id: &str) -> Markup {
+        html! {
+            form method="post" action=(action(self.user)) {
+                (self.hidden("confirm"))
+                label for=(id) { "Code" }
+                input.code id=(id) type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required autofocus;
+                button type="submit" { "Verify" }
+            }
+        }
+    }
+
+    /// The code form; `sent` says where the code just went.
+    fn enter_code(&self, sent: Option<(&str, CodeChannel)>, error: Option<String>) -> Markup {
         let minutes = CODE_RULES.lifetime.as_secs() / 60;
         page(
             "Enter the code",
@@ -309,16 +304,28 @@ impl View<'_> {
             html! {
                 @if let Some(error) = &error { (notice("error", html! { (error) })) }
                 div.card {
-                    p { "We sent a 6-digit code " (how) " to " strong { (masked) } ". It expires in " (minutes) " minutes." }
-                    form method="post" action=(action(self.user)) {
-                        (self.hidden("confirm"))
-                        label for="code" { "Code" }
-                        input.code id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required autofocus;
-                        button type="submit" { "Verify" }
+                    @if let Some((masked, channel)) = sent {
+                        @let how = match channel {
+                            CodeChannel::Sms => "by SMS",
+                            CodeChannel::Call => "by a phone call",
+                        };
+                        p { "We sent a 6-digit code " (how) " to " strong { (masked) } ". It expires in " (minutes) " minutes." }
                     }
+                    (self.code_form("code"))
                 }
                 p { a href=(action(self.user)) { "Use another number or send a new code" } }
+                @if let Some(masked) = self.user.masked_phone() {
+                    p.muted { "Your saved number " (masked) " stays as it is until a code is confirmed." }
+                }
             },
+        )
+    }
+
+    /// The page as opened, with why the last form did not work.
+    fn restart(&self, error: &str) -> Page {
+        Page::new(
+            StatusCode::BAD_REQUEST,
+            self.start(Some(error.to_owned()), None, None),
         )
     }
 
@@ -335,57 +342,19 @@ impl View<'_> {
                 ),
             ),
             Checked::Wrong { tries_left } => {
-                let masked = self.user.masked_phone();
-                let pending = format!(
+                let error = format!(
                     "That code is not right. {tries_left} {} left.",
                     if tries_left == 1 { "try" } else { "tries" }
                 );
-                Page::new(
-                    StatusCode::BAD_REQUEST,
-                    page(
-                        "Enter the code",
-                        false,
-                        html! {
-                            (notice("error", html! { (pending) }))
-                            form method="post" action=(action(self.user)) {
-                                (self.hidden("confirm"))
-                                label for="code" { "Code" }
-                                input.code id="code" type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="9" required autofocus;
-                                button type="submit" { "Verify" }
-                            }
-                            p { a href=(action(self.user)) { "Use another number or send a new code" } }
-                            @if let Some(masked) = masked { p.muted { "Your saved number " (masked) " stays as it is until a code is confirmed." } }
-                        },
-                    ),
-                )
+                Page::new(StatusCode::BAD_REQUEST, self.enter_code(None, Some(error)))
             }
-            Checked::TooManyTries => Page::new(
-                StatusCode::BAD_REQUEST,
-                self.start(
-                    Some(
-                        "Too many wrong codes: that code no longer works. Ask for a new one."
-                            .to_owned(),
-                    ),
-                    None,
-                    None,
-                ),
-            ),
-            Checked::Expired => Page::new(
-                StatusCode::BAD_REQUEST,
-                self.start(
-                    Some("That code has expired. Ask for a new one.".to_owned()),
-                    None,
-                    None,
-                ),
-            ),
-            Checked::NoCode => Page::new(
-                StatusCode::BAD_REQUEST,
-                self.start(
-                    Some("No code is waiting to be confirmed. Ask for a new one.".to_owned()),
-                    None,
-                    None,
-                ),
-            ),
+            Checked::TooManyTries => {
+                self.restart("Too many wrong codes: that code no longer works. Ask for a new one.")
+            }
+            Checked::Expired => self.restart("That code has expired. Ask for a new one."),
+            Checked::NoCode => {
+                self.restart("No code is waiting to be confirmed. Ask for a new one.")
+            }
         }
     }
 

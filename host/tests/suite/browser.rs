@@ -202,17 +202,14 @@ async fn the_operator_signs_in_to_the_status_page_and_opens_a_heartbeat() {
         Role::Admin,
     )
     .await;
-    let accepted = client()
-        .post(format!("{}/api/v1/make_call", server.base))
-        .header("Authorization", ENGINE_TOKEN)
-        .form(&[
-            ("email", "lee@example.com"),
-            ("message", "You are invited to check an Alert Group"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 200);
+    let (status, _) = post_form(
+        server,
+        "/api/v1/make_call",
+        Some(ENGINE_TOKEN),
+        "email=lee%40example.com&message=You+are+invited+to+check+an+Alert+Group",
+    )
+    .await;
+    assert_eq!(status, 200);
     let heartbeat = server
         .store
         .ensure_integration("oncall-engine", "heartbeat")

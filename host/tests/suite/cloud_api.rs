@@ -21,25 +21,6 @@ async fn get_json(server: &TestServer, path_and_query: &str, token: Option<&str>
     (status, body)
 }
 
-async fn post_form(
-    server: &TestServer,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, Value) {
-    let mut request = client()
-        .post(format!("{}{path}", server.base))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body.to_owned());
-    if let Some(token) = token {
-        request = request.header("Authorization", token);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("every answer is JSON");
-    (status, body)
-}
-
 async fn notifications(server: &TestServer) -> Vec<emu_oncall::store::notifications::Notification> {
     server
         .store

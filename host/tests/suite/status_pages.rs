@@ -85,17 +85,14 @@ async fn the_status_page_needs_the_admin_token_and_shows_every_part() {
         Role::User,
     )
     .await;
-    let accepted = client()
-        .post(format!("{}/api/v1/send_sms", server.base))
-        .header("Authorization", ENGINE_TOKEN)
-        .form(&[
-            ("email", "hal@example.com"),
-            ("message", "Grafana OnCall: Alert group #7"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 200);
+    let (status, _) = post_form(
+        server,
+        "/api/v1/send_sms",
+        Some(ENGINE_TOKEN),
+        "email=hal%40example.com&message=Grafana+OnCall%3A+Alert+group+%237",
+    )
+    .await;
+    assert_eq!(status, 200);
     fixture.sink.wait_for(1, Duration::from_secs(10)).await;
     // A provider's error that quotes the number must not show it in full.
     let (db, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)

@@ -438,20 +438,16 @@ async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mod
     .unwrap();
     assert!(engine_sees_verified(&server, "ana@example.com").await);
     assert!(!engine_sees_verified(&server, "ben@example.com").await);
-    let sms = client()
-        .post(format!("{}/api/v1/send_sms", server.base))
-        .header("Authorization", ENGINE_TOKEN)
-        .form(&[
-            ("email", "ben@example.com"),
-            ("message", "Grafana OnCall: Alert group #1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sms.status(), 400);
+    let sms = post_form(
+        &server,
+        "/api/v1/send_sms",
+        Some(ENGINE_TOKEN),
+        "email=ben%40example.com&message=Grafana+OnCall%3A+Alert+group+%231",
+    )
+    .await;
     assert_eq!(
-        sms.text().await.unwrap(),
-        r#"{"error":"number-not-verified"}"#
+        sms,
+        (400, serde_json::json!({"error": "number-not-verified"}))
     );
 
     // An admin setting the same number again leaves it as it is; a new one is vouched for.

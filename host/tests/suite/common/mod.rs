@@ -153,6 +153,26 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
+/// Posts a form as the engine does, with its token; every answer must be JSON.
+pub async fn post_form(
+    server: &TestServer,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut request = client()
+        .post(format!("{}{path}", server.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(token) = token {
+        request = request.header("Authorization", token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("every answer is JSON");
+    (status, body)
+}
+
 /// A raw HTTP/1.1 exchange, for requests shaped byte for byte like the engine's.
 /// Returns the status and the body.
 pub async fn raw_request(addr: SocketAddr, request: &str) -> (u16, String) {
