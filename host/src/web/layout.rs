@@ -78,13 +78,13 @@ impl Page {
     }
 
     pub fn into_response(self) -> HttpResponse {
-        let mut response = Response::new(Full::new(Bytes::from(self.body)));
-        *response.status_mut() = self.status;
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
+        let mut response = respond(
+            self.status,
+            Bytes::from(self.body),
+            "text/html; charset=utf-8",
+            "no-store",
         );
+        let headers = response.headers_mut();
         headers.insert(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -92,8 +92,6 @@ impl Page {
             ),
         );
         headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         for cookie in self.cookies {
             headers.append(SET_COOKIE, cookie);
@@ -105,19 +103,28 @@ impl Page {
     }
 }
 
-pub fn stylesheet() -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from_static(STYLESHEET.as_bytes())));
+fn respond(
+    status: StatusCode,
+    body: Bytes,
+    content_type: &'static str,
+    cache: &'static str,
+) -> HttpResponse {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+pub fn stylesheet() -> HttpResponse {
+    respond(
+        StatusCode::OK,
+        Bytes::from_static(STYLESHEET.as_bytes()),
+        "text/css; charset=utf-8",
+        "public, max-age=3600",
+    )
 }
 
 /// A plain page with a status and one paragraph.

@@ -117,6 +117,13 @@ async fn a_number_is_saved_and_verified_only_once_its_code_is_typed_back() {
         "{cookie}"
     );
     assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    // The link's id is a secret: it must not leave in a Referer, and nothing is cached.
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(page
+        .header("content-security-policy")
+        .starts_with("default-src 'none'"));
+    assert_eq!(page.header("x-frame-options"), "DENY");
     assert!(!engine_sees_verified(server, "dana@example.com").await);
 
     let sent = send(&mut browser, &user, &page.csrf(), "sms").await;

@@ -9,6 +9,7 @@ pub struct Answer {
     pub body: String,
     pub set_cookies: Vec<String>,
     pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
@@ -22,6 +23,13 @@ impl Answer {
             + marker.len();
         let end = self.body[start..].find('"').expect("closing quote") + start;
         self.body[start..end].to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
     }
 
     pub fn cookie_named(&self, name: &str) -> Option<&str> {
@@ -90,12 +98,14 @@ impl PageClient {
             .get("location")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let headers = response.headers().clone();
         let body = response.text().await.expect("body");
         Answer {
             status,
             body,
             set_cookies,
             location,
+            headers,
         }
     }
 
