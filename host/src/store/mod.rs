@@ -73,6 +73,12 @@ impl Store {
         }
     }
 
+    /// Connections this replica holds (`size`), of which idle (`available`), and the cap.
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let status = self.pool.status();
+        (status.size, status.available, status.max_size)
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())

@@ -61,6 +61,7 @@ fn login_page(status: StatusCode, token: &str, error: Option<&str>) -> Page {
                     }
                     p.muted { "The token is " code { "app.admin_token" } " from the server's configuration." }
                 }
+                p.muted { "Looking for your phone number? Open it from your profile in Grafana OnCall (the Cloud phone tab). If OnCall shows no link there, ask your admin to add your email here." }
             },
         ),
     )
@@ -157,16 +158,37 @@ async fn status(state: &AppState, logout_token: &str) -> Markup {
 
 async fn database_section(state: &AppState) -> Markup {
     let expected = crate::store::migrations::latest_version();
+    let (size, idle, max) = state.store.pool_status();
     match state.store.schema_version().await {
-        Ok(version) => html! {
-            div.card {
-                p { span.badge.ok { "reachable" } " Schema version " (version)
-                    @if version != expected { " " span.badge.warn { "this binary expects " (expected) } } }
+        Ok(version) => {
+            let counts = state.store.notification_counts().await.unwrap_or_default();
+            let oldest = state.store.oldest_undelivered_age().await.ok().flatten();
+            html! {
+                div.card {
+                    p { span.badge.ok { "reachable" } " Schema version " (version)
+                        @if version != expected { " " span.badge.warn { "this binary expects " (expected) } } }
+                    p { "This replica's connections: " (size) " open, " (idle) " idle, at most " (max) "." }
+                    @if !counts.is_empty() {
+                        p { "Notifications by status: "
+                            (counts.iter().map(|(status, count)| format!("{status} {count}")).collect::<Vec<_>>().join(", "))
+                            @if let Some(age) = oldest { "; the oldest still waiting arrived " (format_age(age)) " ago" }
+                            "." }
+                    }
+                }
             }
-        },
+        }
         Err(err) => html! {
             div.card { p { span.badge.bad { "unreachable" } " " (cell_text(&err.to_string())) } }
         },
+    }
+}
+
+fn format_age(seconds: f64) -> String {
+    let seconds = seconds.max(0.0) as u64;
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s => format!("{} h", s / 3600),
     }
 }
 

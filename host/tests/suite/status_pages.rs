@@ -127,6 +127,7 @@ async fn the_status_page_needs_the_admin_token_and_shows_every_part() {
     let login = browser.get("/").await;
     assert_eq!(login.status, 200);
     assert!(login.body.contains("Admin token"), "{}", login.body);
+    assert!(login.body.contains("Looking for your phone number?"));
     let csrf = login.csrf();
 
     let wrong = browser
@@ -155,6 +156,7 @@ async fn the_status_page_needs_the_admin_token_and_shows_every_part() {
         "Database",
         "reachable",
         "Schema version 5",
+        "Notifications by status",
         "webhook",
         "loaded",
         "hal@example.com",

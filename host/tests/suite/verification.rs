@@ -369,6 +369,15 @@ async fn unknown_ids_get_one_plain_not_found_and_every_link_variant_works() {
         .await;
     assert_eq!((posted.status, &posted.body), (404, &bodies[0]));
 
+    // Known or not, a lookup answers no sooner than the same floor (100 ms).
+    for path in [
+        "/a/grafana-oncall-app/users?p=1&id=UZZZZZZZZZZZZZ".to_owned(),
+        engine_link(&user),
+    ] {
+        let started = std::time::Instant::now();
+        browser.get(&path).await;
+        assert!(started.elapsed() >= Duration::from_millis(100), "{path}");
+    }
     for path in [
         format!("/a/grafana-oncall-app/users?p=1&id={}", user.id),
         format!("/a/grafana-oncall-app/users/?p=1&id={}", user.id),
