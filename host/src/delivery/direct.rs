@@ -39,7 +39,7 @@ impl Deliverer {
             match &outcome {
                 Outcome::Delivered(_) => {
                     self.metrics.attempt(&plugin.name, "delivered");
-                    tracing::info!(message = %id, plugin = %plugin.name, %channel, "unstored message delivered");
+                    tracing::info!(unstored = %id, plugin = %plugin.name, %channel, "unstored message delivered");
                     return Ok(plugin.name.clone());
                 }
                 Outcome::Retryable(error) | Outcome::Permanent(error) => {
@@ -49,7 +49,7 @@ impl Deliverer {
                         "permanent"
                     };
                     self.metrics.attempt(&plugin.name, label);
-                    tracing::warn!(message = %id, plugin = %plugin.name, %channel, %error, "unstored message not delivered");
+                    tracing::warn!(unstored = %id, plugin = %plugin.name, %channel, %error, "unstored message not delivered");
                     failures.push(format!("{}: {error}", plugin.name));
                 }
             }
