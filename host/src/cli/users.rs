@@ -183,17 +183,25 @@ fn verified_text(user: &User) -> String {
 
 fn print_table(users: &[User]) {
     println!(
-        "{:<16} {:<32} {:<20} {:<9} {:<16} ACTIVE",
-        "ID", "EMAIL", "USERNAME", "ROLE", "PHONE"
+        "{:<16} {:<32} {:<20} {:<9} {:<16} {:<10} ACTIVE",
+        "ID", "EMAIL", "USERNAME", "ROLE", "PHONE", "CONFIRMED"
     );
     for user in users {
+        // Whether the number was confirmed by its owner's code or set by an admin; in
+        // trust mode every number counts, confirmed or not.
+        let confirmed = match (&user.phone_number, user.phone_verified_at) {
+            (None, _) => "-",
+            (Some(_), Some(_)) => "yes",
+            (Some(_), None) => "no",
+        };
         println!(
-            "{:<16} {:<32} {:<20} {:<9} {:<16} {}",
+            "{:<16} {:<32} {:<20} {:<9} {:<16} {:<10} {}",
             user.id,
             user.email,
             user.username,
             user.role,
             user.masked_phone().unwrap_or_else(|| "-".to_owned()),
+            confirmed,
             if user.active { "yes" } else { "no" }
         );
     }

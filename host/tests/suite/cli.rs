@@ -60,6 +60,11 @@ async fn users_add_list_update_remove() {
         list.contains("alice@example.com") && list.contains("+49********678"),
         "{list}"
     );
+    let alice_row = list.lines().find(|line| line.contains("alice@")).unwrap();
+    assert!(
+        list.contains("CONFIRMED") && alice_row.contains(" yes "),
+        "an admin's number is confirmed: {list}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&ok(emu(&db, &["users", "list", "--json"]))).unwrap();
     assert_eq!(json[0]["attributes"]["telegram_chat_id"], "42");
