@@ -5,7 +5,7 @@ pub mod code;
 
 use chrono::{DateTime, Utc};
 
-use crate::delivery::Deliverer;
+use crate::delivery::{Deliverer, Workers};
 use crate::phone;
 use crate::store::notifications::Channel;
 use crate::store::phone_codes::{Checked, CodeChannel, Issued, CODE_RULES};
@@ -96,12 +96,29 @@ pub async fn send_code(
     }
 }
 
-/// Checks a typed code; on a match the number is saved and verified.
-pub async fn confirm(store: &Store, user: &User, typed: &str) -> Result<Checked, StoreError> {
+/// Checks a typed code; on a match the number is saved and verified, and the number it
+/// replaced is told.
+pub async fn confirm(
+    store: &Store,
+    workers: &Workers,
+    user: &User,
+    typed: &str,
+) -> Result<Checked, StoreError> {
     let checked = store.check_phone_code(&user.id, typed, CODE_RULES).await?;
     match &checked {
         Checked::Confirmed { phone_number } => {
-            tracing::info!(user = %user.id, phone = %phone::mask(phone_number), "verification: number confirmed and saved")
+            tracing::info!(user = %user.id, phone = %phone::mask(phone_number), "verification: number confirmed and saved");
+            if let Some(previous) = user
+                .phone_number
+                .as_deref()
+                .filter(|old| old != phone_number)
+            {
+                let text = format!(
+                    "Your Grafana OnCall phone number was changed to {}: pages now go there. If you did not do this, tell your admin.",
+                    phone::mask(phone_number)
+                );
+                tell_previous_number(workers, user, previous, text);
+            }
         }
         Checked::Wrong { tries_left } => {
             tracing::info!(user = %user.id, tries_left, "verification: wrong code")
@@ -115,11 +132,37 @@ pub async fn confirm(store: &Store, user: &User, typed: &str) -> Result<Checked,
     Ok(checked)
 }
 
-/// Removes the user's own number.
-pub async fn remove(store: &Store, user: &User) -> Result<bool, StoreError> {
+/// Removes the user's own number, and tells that number.
+pub async fn remove(store: &Store, workers: &Workers, user: &User) -> Result<bool, StoreError> {
     let removed = store.remove_own_phone(&user.id).await?;
     tracing::info!(user = %user.id, removed, "verification: the user removed their number");
+    if let (true, Some(previous)) = (removed, user.phone_number.as_deref()) {
+        let text = "Your number was removed from Grafana OnCall: pages will no longer reach it. If you did not do this, tell your admin.".to_owned();
+        tell_previous_number(workers, user, previous, text);
+    }
     Ok(removed)
+}
+
+/// Whoever holds a person's link can change their number, so the number that stops
+/// getting pages is told, once and best effort, without holding up the page.
+fn tell_previous_number(workers: &Workers, user: &User, previous: &str, text: String) {
+    let mut recipient = user.clone();
+    recipient.phone_number = Some(previous.to_owned());
+    let deliverer = workers.deliverer().clone();
+    let masked = phone::mask(previous);
+    workers.spawn(async move {
+        match deliverer
+            .send_unstored(Channel::Sms, &recipient, &text)
+            .await
+        {
+            Ok(plugin) => {
+                tracing::info!(user = %recipient.id, phone = %masked, %plugin, "verification: the previous number was told of the change")
+            }
+            Err(error) => {
+                tracing::warn!(user = %recipient.id, phone = %masked, %error, "verification: could not tell the previous number of the change")
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -129,13 +129,13 @@ async fn submit_inner(
         "send" => send(state, &view, &form).await?,
         "confirm" => {
             let typed = form.field("code").unwrap_or_default();
-            let checked = verification::confirm(&state.store, &user, typed)
+            let checked = verification::confirm(&state.store, &state.workers, &user, typed)
                 .await
                 .map_err(store_failure)?;
             view.after_check(checked)
         }
         "remove" => {
-            verification::remove(&state.store, &user)
+            verification::remove(&state.store, &state.workers, &user)
                 .await
                 .map_err(store_failure)?;
             Page::new(StatusCode::OK, view.removed())

@@ -420,6 +420,42 @@ async fn removing_the_number_unverifies_it_for_the_engine() {
     assert!(removed.body.contains("Number removed"));
     assert_eq!(stored(&server.store, &user).await.phone_number, None);
     assert!(!engine_sees_verified(server, "finn@example.com").await);
+    // The number that stops getting pages is told.
+    let told = fixture.sink.wait_for(1, Duration::from_secs(10)).await[0].json();
+    assert_eq!(told["recipient"]["phone_number"], "+4915112345678");
+    assert!(
+        told["message"].as_str().unwrap().contains("removed"),
+        "{told}"
+    );
+}
+
+#[tokio::test]
+async fn a_replaced_number_is_told_where_pages_go_now() {
+    let fixture = with_webhook(None, &[]).await;
+    let server = &fixture.server;
+    let user = add_user(
+        &server.store,
+        "gil@example.com",
+        "gil",
+        Some("+4915112345678"),
+        Role::User,
+    )
+    .await;
+    let mut browser = PageClient::new(&server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+    assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
+    let code = code_from(&fixture.sink, 1).await;
+    // A wrong code changes nothing and tells nobody.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(confirm(&mut browser, &user, &csrf, wrong).await.status, 400);
+    assert_eq!(confirm(&mut browser, &user, &csrf, &code).await.status, 200);
+    let requests = fixture.sink.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(requests.len(), 2, "the code, then one notice");
+    let told = requests[1].json();
+    assert_eq!(told["recipient"]["phone_number"], "+4915112345678");
+    let text = told["message"].as_str().unwrap();
+    assert!(text.contains("changed to +49********789"), "{text}");
+    assert!(!text.contains(NEW_NUMBER_E164));
 }
 
 #[tokio::test]
