@@ -84,6 +84,17 @@ impl AppState {
         }
     }
 
+    /// The base of the links people open in a browser (`/api/v1/info/`'s `url`):
+    /// `app.public_url`, else the same as [`Self::public_base`].
+    pub fn pages_base(&self, headers: &HeaderMap) -> String {
+        let public_url = self.config().app.public_url.clone();
+        if public_url.is_empty() {
+            self.public_base(headers)
+        } else {
+            public_url
+        }
+    }
+
     /// The public base URL, ending in `/`: `app.hostname`, or else the request's Host.
     pub fn public_base(&self, headers: &HeaderMap) -> String {
         if !self.config().app.hostname.is_empty() {

@@ -47,6 +47,10 @@ pub struct AppConfig {
     /// Public base URL reported in `/api/v1/info/` and in heartbeat links. When blank,
     /// it is taken from each request's `Host` header.
     pub hostname: String,
+    /// Where people's browsers reach this server, when that differs from `hostname`
+    /// (which the engine must reach for heartbeats): the base of the "Verify in Cloud"
+    /// and heartbeat links OnCall shows. Blank: the same as `hostname`.
+    pub public_url: String,
     pub log_level: String,
     /// JSON lines are appended to this file; stdout when blank.
     pub log_path: String,
@@ -72,6 +76,7 @@ impl Default for AppConfig {
         AppConfig {
             port: ListenAddr::default(),
             hostname: String::new(),
+            public_url: String::new(),
             log_level: "info".to_owned(),
             log_path: String::new(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -369,8 +374,13 @@ impl Config {
         } else {
             self.app.hostname.as_str()
         };
+        let pages = if self.app.public_url.is_empty() {
+            "(as app.hostname)"
+        } else {
+            self.app.public_url.as_str()
+        };
         format!(
-            "app.port = {}\napp.hostname = {base}\napp.log_level = {}\napp.auth_token = {} token(s){}\n\
+            "app.port = {}\napp.hostname = {base}\napp.public_url = {pages}\napp.log_level = {}\napp.auth_token = {} token(s){}\n\
              app.admin_token = {}\ndb = {db}\nlimits = {} SMS, {} calls per user per day\n\
              plugins configured = {}\nschedules configured = {}",
             self.app.port,

@@ -12,16 +12,8 @@ const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
 impl Config {
     pub(super) fn validated(mut self) -> Result<Config, ConfigError> {
-        self.app.hostname = normalize_base_url("app.hostname", &self.app.hostname)?;
-        if self.app.hostname.len() > MAX_HOSTNAME_LEN {
-            return Err(ConfigError::invalid(
-                "app.hostname",
-                format!(
-                    "is {} characters long; at most {MAX_HOSTNAME_LEN} fit in the engine's link columns",
-                    self.app.hostname.len()
-                ),
-            ));
-        }
+        self.app.hostname = base_url_of_link_size("app.hostname", &self.app.hostname)?;
+        self.app.public_url = base_url_of_link_size("app.public_url", &self.app.public_url)?;
         self.app.log_level = self.app.log_level.trim().to_ascii_lowercase();
         if !LOG_LEVELS.contains(&self.app.log_level.as_str()) {
             return Err(ConfigError::invalid(
@@ -250,6 +242,21 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A base URL the engine builds links on: normalised, and short enough for its columns.
+fn base_url_of_link_size(key: &str, value: &str) -> Result<String, ConfigError> {
+    let url = normalize_base_url(key, value)?;
+    if url.len() > MAX_HOSTNAME_LEN {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "is {} characters long; at most {MAX_HOSTNAME_LEN} fit in the engine's link columns",
+                url.len()
+            ),
+        ));
+    }
+    Ok(url)
 }
 
 /// Blank stays blank; otherwise an absolute http(s) URL ending in `/`, because the engine

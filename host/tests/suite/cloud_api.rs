@@ -48,6 +48,30 @@ async fn info_answers_the_token_check_with_a_base_url() {
 }
 
 #[tokio::test]
+async fn a_public_url_is_the_base_of_peoples_links_and_heartbeats_stay_on_the_engines_side() {
+    // As in docker compose: the engine reaches emu-oncall:8880, browsers localhost:8880.
+    let server = start_server(&[("EMU_ONCALL_APP__PUBLIC_URL", "http://localhost:8880")]).await;
+    let (status, body) = get_json(&server, "/api/v1/info/", Some(ENGINE_TOKEN)).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"url": "http://localhost:8880/"}))
+    );
+    let (status, body) = post_form(
+        &server,
+        "/api/v1/integrations/",
+        Some(ENGINE_TOKEN),
+        "type=formatted_webhook&name=engine",
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let link = body["heartbeat"]["link"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("http://{}/integrations/v1/", server.addr)),
+        "{link}"
+    );
+}
+
+#[tokio::test]
 async fn info_without_hostname_reports_the_host_the_engine_used() {
     let server = start_server(&[]).await;
     let (status, body) = get_json(&server, "/api/v1/info", Some(ENGINE_TOKEN)).await;
