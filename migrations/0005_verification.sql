@@ -10,7 +10,8 @@ ALTER TABLE users ADD CONSTRAINT users_verified_number
     CHECK (phone_verified_at IS NULL OR phone_number IS NOT NULL);
 
 -- Codes sent by the verification page. Only a salted hash of each code is kept. Rows stay
--- an hour after they were sent, because they are what the per-user hourly limit counts.
+-- an hour after they were sent, because they are what the per-user hourly limit counts;
+-- a code no plugin could deliver is deleted.
 CREATE TABLE phone_codes (
     id           uuid PRIMARY KEY,
     user_id      text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -21,7 +22,9 @@ CREATE TABLE phone_codes (
     tries        integer NOT NULL DEFAULT 0,
     created_at   timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL,
-    -- Set when the code was used, replaced by a newer one, or could not be sent.
+    -- Set once a plugin delivered the code; until then it cannot be typed back.
+    sent_at      timestamptz,
+    -- Set when the code was used, replaced by a newer one, or ran out of tries.
     closed_at    timestamptz
 );
 CREATE INDEX phone_codes_user ON phone_codes (user_id, created_at DESC);

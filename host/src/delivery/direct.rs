@@ -6,22 +6,50 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{message, route, Deliverer};
+use crate::phone::mask_in_text;
 use crate::plugins::{loaded_channel, Outcome, WitNotification};
 use crate::store::notifications::Channel;
 use crate::store::users::User;
 
+/// Why an unstored message did not go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotSent {
+    /// Every plugin refused it for good (a number the provider rejects, say), rather
+    /// than no plugin being there or one failing for now.
+    pub permanent: bool,
+    /// What the plugins said, with phone numbers masked and the hidden parts removed.
+    pub reason: String,
+}
+
+/// A plugin's error as it may be logged and shown: `hide` (a code, say) removed, since
+/// providers echo what they were sent, and phone numbers masked.
+fn redact(error: &str, hide: &[&str]) -> String {
+    let without = hide
+        .iter()
+        .filter(|secret| !secret.is_empty())
+        .fold(error.to_owned(), |text, secret| {
+            text.replace(secret, "[hidden]")
+        });
+    mask_in_text(&without)
+}
+
 impl Deliverer {
     /// Sends `text` to `recipient` (whose phone number is the one to reach) through the
     /// plugins of `channel`'s route, first success wins. Returns the plugin that took it.
+    /// `hide` lists parts of `text` that must not reach the logs through an error.
     pub async fn send_unstored(
         &self,
         channel: Channel,
         recipient: &User,
         text: &str,
-    ) -> Result<String, String> {
+        hide: &[&str],
+    ) -> Result<String, NotSent> {
         let plan = route::plan(&self.config(), &self.registry, channel, Some(recipient));
         if plan.plugins.is_empty() {
-            return Err(plan.waiting_reason());
+            return Err(NotSent {
+                permanent: false,
+                reason: plan.waiting_reason(),
+            });
         }
         let id = Uuid::new_v4();
         let wit = WitNotification {
@@ -34,6 +62,7 @@ impl Deliverer {
             created_at: Utc::now().to_rfc3339(),
         };
         let mut failures = Vec::new();
+        let mut permanent = true;
         for plugin in &plan.plugins {
             let outcome = plugin.notify(&wit).await;
             match &outcome {
@@ -44,16 +73,37 @@ impl Deliverer {
                 }
                 Outcome::Retryable(error) | Outcome::Permanent(error) => {
                     let label = if matches!(outcome, Outcome::Retryable(_)) {
+                        permanent = false;
                         "retryable"
                     } else {
                         "permanent"
                     };
+                    let error = redact(error, hide);
                     self.metrics.attempt(&plugin.name, label);
                     tracing::warn!(unstored = %id, plugin = %plugin.name, %channel, %error, "unstored message not delivered");
                     failures.push(format!("{}: {error}", plugin.name));
                 }
             }
         }
-        Err(failures.join("; "))
+        Err(NotSent {
+            permanent,
+            reason: failures.join("; "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_lose_the_hidden_parts_and_the_numbers() {
+        assert_eq!(
+            redact(
+                "400: cannot send 'code is 012345' to +4915112345678",
+                &["012345", ""]
+            ),
+            "400: cannot send 'code is [hidden]' to +49********678"
+        );
     }
 }

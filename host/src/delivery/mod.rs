@@ -23,6 +23,7 @@ use crate::store::attempts::{Claim, NewAttempt, Settlement};
 use crate::store::notifications::{Channel, Notification};
 use crate::store::{Store, StoreError};
 
+pub use direct::NotSent;
 pub use route::{plan, Plan};
 pub use worker::Workers;
 

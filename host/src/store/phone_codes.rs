@@ -68,8 +68,9 @@ pub enum Checked {
 }
 
 impl Store {
-    /// Records a new code for `phone_number` unless the hourly limit is reached; older
-    /// open codes of the user are closed, so only the newest one can be typed.
+    /// Records a new code for `phone_number` unless the hourly limit is reached. It cannot
+    /// be typed back until [`Store::mark_phone_code_sent`]: a code that never went out
+    /// must not be open to guessing.
     pub async fn issue_phone_code(
         &self,
         user_id: &str,
@@ -102,11 +103,6 @@ impl Store {
             let next_at = oldest.unwrap_or_else(Utc::now) + chrono::Duration::hours(1);
             return Ok(Issued::RateLimited { next_at });
         }
-        tx.execute_cached(
-            "UPDATE phone_codes SET closed_at = now() WHERE user_id = $1 AND closed_at IS NULL",
-            &[&user_id],
-        )
-        .await?;
         // Rows older than a day serve no limit any more.
         tx.execute_cached(
             "DELETE FROM phone_codes WHERE user_id = $1 AND created_at < now() - interval '1 day'",
@@ -132,11 +128,43 @@ impl Store {
         Ok(Issued::Issued { id })
     }
 
-    /// Forgets a code that could not be sent, so it counts against no limit.
+    /// A plugin delivered code `id`: from now it can be typed back, for `rules.lifetime`,
+    /// and the user's older codes are closed, so only the newest one works.
+    pub async fn mark_phone_code_sent(
+        &self,
+        user_id: &str,
+        id: Uuid,
+        rules: CodeRules,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute_cached("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+            .await?;
+        tx.execute_cached(
+            "UPDATE phone_codes SET closed_at = now()
+             WHERE user_id = $1 AND closed_at IS NULL AND id <> $2",
+            &[&user_id, &id],
+        )
+        .await?;
+        tx.execute_cached(
+            "UPDATE phone_codes SET sent_at = now(), expires_at = now() + make_interval(secs => $2)
+             WHERE id = $1",
+            &[&id, &rules.lifetime.as_secs_f64()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets a code that could not be sent, so it counts against no limit. A code that
+    /// never went out was never open to guessing either.
     pub async fn discard_phone_code(&self, id: Uuid) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
-            .execute_cached("DELETE FROM phone_codes WHERE id = $1", &[&id])
+            .execute_cached(
+                "DELETE FROM phone_codes WHERE id = $1 AND sent_at IS NULL",
+                &[&id],
+            )
             .await?;
         Ok(())
     }
@@ -151,14 +179,16 @@ impl Store {
     ) -> Result<Checked, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        tx.execute_cached("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+            .await?;
         let row = tx
             .query_opt_cached(
                 "SELECT c.id, c.phone_number, c.salt, c.code_hash, c.tries,
                         c.expires_at <= now() AS expired
                  FROM users u JOIN phone_codes c ON c.user_id = u.id
-                 WHERE u.id = $1 AND u.active AND c.closed_at IS NULL
-                 ORDER BY c.created_at DESC LIMIT 1
-                 FOR UPDATE",
+                 WHERE u.id = $1 AND u.active AND c.closed_at IS NULL AND c.sent_at IS NOT NULL
+                 ORDER BY c.sent_at DESC LIMIT 1
+                 FOR UPDATE OF c",
                 &[&user_id],
             )
             .await?;
@@ -221,6 +251,10 @@ impl Store {
     pub async fn remove_own_phone(&self, user_id: &str) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // The user's row first, as every other code statement takes it: the same lock
+        // order, so two of them for one user never deadlock.
+        tx.execute_cached("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+            .await?;
         tx.execute_cached(
             "UPDATE phone_codes SET closed_at = now() WHERE user_id = $1 AND closed_at IS NULL",
             &[&user_id],
@@ -244,8 +278,9 @@ impl Store {
         let row = client
             .query_opt_cached(
                 "SELECT phone_number FROM phone_codes
-                 WHERE user_id = $1 AND closed_at IS NULL AND expires_at > now()
-                 ORDER BY created_at DESC LIMIT 1",
+                 WHERE user_id = $1 AND closed_at IS NULL AND sent_at IS NOT NULL
+                   AND expires_at > now()
+                 ORDER BY sent_at DESC LIMIT 1",
                 &[&user_id],
             )
             .await?;

@@ -22,8 +22,11 @@ pub enum Sent {
         next_at: DateTime<Utc>,
     },
     InvalidNumber(String),
-    /// No plugin took the code; nothing was counted.
-    NotSent(String),
+    /// No plugin took the code; nothing was counted. `permanent`: every plugin refused
+    /// it for good (the provider rejects the number), so trying again will not help.
+    NotSent {
+        permanent: bool,
+    },
     NoUser,
 }
 
@@ -35,14 +38,18 @@ fn text_for(channel: CodeChannel, code: &str) -> String {
         ),
         // Spoken digit by digit, twice, so text-to-speech reads digits, not a number.
         CodeChannel::Call => {
-            let spoken = code
-                .chars()
-                .map(String::from)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let spoken = spoken_digits(code);
             format!("Your Grafana OnCall verification code is: {spoken}. Again: {spoken}.")
         }
     }
+}
+
+/// `012345` → `0, 1, 2, 3, 4, 5`.
+fn spoken_digits(code: &str) -> String {
+    code.chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Sends a fresh code for `typed_number` to that number.
@@ -80,18 +87,27 @@ pub async fn send_code(
         CodeChannel::Sms => Channel::Sms,
         CodeChannel::Call => Channel::Call,
     };
+    let spoken = spoken_digits(&code);
     match deliverer
-        .send_unstored(route, &recipient, &text_for(channel, &code))
+        .send_unstored(
+            route,
+            &recipient,
+            &text_for(channel, &code),
+            &[&code, &spoken],
+        )
         .await
     {
         Ok(plugin) => {
+            store.mark_phone_code_sent(&user.id, id, CODE_RULES).await?;
             tracing::info!(user = %user.id, phone = %masked, channel = channel.as_str(), %plugin, "verification: code sent");
             Ok(Sent::Sent { masked })
         }
-        Err(error) => {
-            tracing::warn!(user = %user.id, phone = %masked, channel = channel.as_str(), %error, "verification: code could not be sent");
+        Err(failure) => {
+            tracing::warn!(user = %user.id, phone = %masked, channel = channel.as_str(), permanent = failure.permanent, error = %failure.reason, "verification: code could not be sent");
             store.discard_phone_code(id).await?;
-            Ok(Sent::NotSent(error))
+            Ok(Sent::NotSent {
+                permanent: failure.permanent,
+            })
         }
     }
 }
@@ -152,14 +168,14 @@ fn tell_previous_number(workers: &Workers, user: &User, previous: &str, text: St
     let masked = phone::mask(previous);
     workers.spawn(async move {
         match deliverer
-            .send_unstored(Channel::Sms, &recipient, &text)
+            .send_unstored(Channel::Sms, &recipient, &text, &[])
             .await
         {
             Ok(plugin) => {
                 tracing::info!(user = %recipient.id, phone = %masked, %plugin, "verification: the previous number was told of the change")
             }
-            Err(error) => {
-                tracing::warn!(user = %recipient.id, phone = %masked, %error, "verification: could not tell the previous number of the change")
+            Err(failure) => {
+                tracing::warn!(user = %recipient.id, phone = %masked, error = %failure.reason, "verification: could not tell the previous number of the change")
             }
         }
     });

@@ -185,7 +185,15 @@ async fn send(state: &AppState, view: &View<'_>, form: &Posted<'_>) -> Result<Pa
             StatusCode::BAD_REQUEST,
             view.start(Some(format!("That number cannot be used: {reason}.")), Some(typed), None),
         ),
-        Sent::NotSent(_) => Page::new(
+        Sent::NotSent { permanent: true } => Page::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            view.start(
+                Some("The code could not be delivered to that number: it was refused. Check the number; if it is right, tell your admin.".to_owned()),
+                Some(typed),
+                None,
+            ),
+        ),
+        Sent::NotSent { permanent: false } => Page::new(
             StatusCode::SERVICE_UNAVAILABLE,
             view.start(
                 Some("The code could not be sent: no channel delivered it. Try again in a few minutes, or tell your admin.".to_owned()),

@@ -263,6 +263,60 @@ async fn five_wrong_tries_close_a_code_and_three_codes_an_hour_is_the_limit() {
 }
 
 #[tokio::test]
+async fn a_code_that_did_not_go_out_cannot_be_typed_back_and_the_last_one_still_works() {
+    let (fixture, user) = setup().await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+    assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
+    let first = code_from(&fixture.sink, 1).await;
+
+    // The provider refuses the next one for good: the person is told to check the number.
+    fixture.sink.fail_next(1, 400);
+    let refused = send(&mut browser, &user, &csrf, "sms").await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("refused"), "{}", refused.body);
+    // The provider is down for the next one: try again later.
+    fixture.sink.fail_next(1, 503);
+    let down = send(&mut browser, &user, &csrf, "sms").await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    fixture.sink.wait_for(3, Duration::from_secs(10)).await;
+
+    // Neither failed code was ever open to guessing, and neither replaced the first.
+    let (db, connection) = tokio_postgres::connect(&fixture.server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows: i64 = db
+        .query_one("SELECT count(*) FROM phone_codes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "failed codes are forgotten and not counted");
+    assert_eq!(
+        confirm(&mut browser, &user, &csrf, &first).await.status,
+        200
+    );
+
+    // While a code is on its way it cannot be typed back yet: guesses find nothing open.
+    fixture.sink.delay(Duration::from_secs(2));
+    let base = fixture.server.base.clone();
+    let cookie = browser.cookies.clone();
+    let (user_for_send, csrf_for_send) = (user.clone(), csrf.clone());
+    let sending = tokio::spawn(async move {
+        let mut other_tab = PageClient::new(&base);
+        other_tab.cookies = cookie;
+        send(&mut other_tab, &user_for_send, &csrf_for_send, "sms")
+            .await
+            .status
+    });
+    let in_flight = fixture.sink.wait_for(4, Duration::from_secs(10)).await;
+    assert_eq!(in_flight.len(), 4, "the fourth code reached the provider");
+    let guess = confirm(&mut browser, &user, &csrf, "123456").await;
+    assert!(guess.body.contains("No code is waiting"), "{}", guess.body);
+    assert_eq!(sending.await.unwrap(), 200);
+}
+
+#[tokio::test]
 async fn an_expired_code_is_refused() {
     let (fixture, user) = setup().await;
     let mut browser = PageClient::new(&fixture.server.base);
