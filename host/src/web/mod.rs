@@ -107,7 +107,8 @@ fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(',').next())
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
-    forwarded || state.config().app.hostname.starts_with("https://")
+    let app = &state.config().app;
+    forwarded || app.hostname.starts_with("https://") || app.public_url.starts_with("https://")
 }
 
 /// A posted form, with what checking its CSRF token takes.

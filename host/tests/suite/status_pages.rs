@@ -209,9 +209,18 @@ async fn sessions_end_when_the_admin_token_changes_and_the_page_is_off_without_o
 
     let rotated = start_server_on(
         &db_url,
-        &[("EMU_ONCALL_APP__ADMIN_TOKEN", "a-new-admin-token")],
+        &[
+            ("EMU_ONCALL_APP__ADMIN_TOKEN", "a-new-admin-token"),
+            (
+                "EMU_ONCALL_APP__PUBLIC_URL",
+                "https://oncall-phones.example.com",
+            ),
+        ],
     )
     .await;
+    // Browsers reach it over HTTPS now, so a new cookie is Secure.
+    let fresh = PageClient::new(&rotated.base).get("/").await;
+    assert!(fresh.cookie_named("emu_csrf").unwrap().contains("; Secure"));
     browser.base = rotated.base.clone();
     assert!(
         browser.get("/").await.body.contains("Admin token"),
