@@ -82,7 +82,7 @@ pub async fn dispatch(
                 verify_page::submit(state, request, &id).await,
             )
         }
-        [] | ["login" | "logout" | "verify", ..] | ["static", "emu-oncall.css"] => (
+        [] | ["login" | "logout"] | ["verify", _] | ["static", "emu-oncall.css"] => (
             "page",
             layout::message_page(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -91,6 +91,7 @@ pub async fn dispatch(
             ),
         ),
         ["a", app, ..] if APPS.contains(app) => ("page", layout::not_found()),
+        ["verify", ..] => ("page", layout::not_found()),
         _ => return None,
     };
     if matches!(name, "verify_page" | "heartbeat_page") {

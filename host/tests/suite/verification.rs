@@ -422,6 +422,20 @@ async fn unknown_ids_get_one_plain_not_found_and_every_link_variant_works() {
         .post("/verify/UZZZZZZZZZZZZZ", &[("step", "remove")])
         .await;
     assert_eq!((posted.status, &posted.body), (404, &bodies[0]));
+    assert_eq!(browser.get("/verify").await.status, 404);
+    assert_eq!(
+        browser
+            .get(&format!("/verify/{}/more", user.id))
+            .await
+            .status,
+        404
+    );
+    let put = client()
+        .put(format!("{}/verify/{}", fixture.server.base, user.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 405);
 
     // Known or not, a lookup answers no sooner than the same floor (100 ms).
     for path in [
