@@ -1,6 +1,7 @@
-//! Sending a message that is not stored: a verification code. Its text must not be kept
-//! (the code is stored only hashed), and a code that arrives late is useless, so there is
-//! one failover pass through the channel's route and the person sees the outcome at once.
+//! Sending a message that is not stored: a verification code, or the notice to a number
+//! that was replaced. A code's text must not be kept (it is stored only hashed), and a
+//! code that arrives late is useless, so there is one failover pass through the channel's
+//! route and the person sees the outcome at once.
 
 use chrono::Utc;
 use uuid::Uuid;
