@@ -708,14 +708,7 @@ async fn health_readiness_and_metrics() {
     let link = integration["heartbeat"]["link"].as_str().unwrap();
     client().get(link).send().await.unwrap();
 
-    let metrics = client()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_metrics(&server).await;
     for expected in [
         r#"emu_oncall_notifications_total{channel="sms",outcome="accepted"} 1"#,
         r#"emu_oncall_notifications_total{channel="sms",outcome="user_not_found"} 1"#,

@@ -106,14 +106,7 @@ async fn a_provider_that_fails_twice_then_recovers_gets_the_page_on_the_third_at
     );
     assert!(attempts[0].error.as_deref().unwrap().contains("HTTP 503"));
 
-    let metrics = client()
-        .get(format!("{}/metrics", setup.server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_metrics(&setup.server).await;
     for expected in [
         r#"emu_oncall_delivery_attempts_total{plugin="webhook",outcome="retryable"} 2"#,
         r#"emu_oncall_delivery_attempts_total{plugin="webhook",outcome="delivered"} 1"#,

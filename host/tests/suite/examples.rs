@@ -95,17 +95,6 @@ async fn busy_server() -> (TestServer, Sink, Sink, tempfile::TempDir) {
     (server, hook, export, plugins)
 }
 
-async fn scrape(server: &TestServer) -> String {
-    client()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_dashboard_queries_only_metrics_the_server_exports() {
     let dashboard: serde_json::Value =
@@ -128,7 +117,7 @@ async fn the_dashboard_queries_only_metrics_the_server_exports() {
     let families = |text: &str| exported_types(text).len();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
-        metrics = scrape(&server).await;
+        metrics = scrape_metrics(&server).await;
         if families(&metrics) >= 9 {
             break;
         }

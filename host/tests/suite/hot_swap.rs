@@ -215,14 +215,7 @@ async fn corrupt_truncated_or_wrong_world_files_never_replace_the_live_plugin() 
     assert_eq!(delivered.len(), 4);
     assert!(delivered.iter().all(|r| r.json()["version"] == "1.0.0"));
 
-    let metrics = client()
-        .get(format!("{}/metrics", running.server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_metrics(&running.server).await;
     assert!(
         metrics.contains(r#"emu_oncall_plugin_events_total{plugin="echo",event="failed"} 4"#),
         "{metrics}"

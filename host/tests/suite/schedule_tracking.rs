@@ -233,14 +233,7 @@ async fn handovers_gaps_and_broken_downloads() {
     assert!(polls_done(store, Duration::from_secs(5)).await);
     assert_eq!(on_call(store).await, Some(vec!["bob".to_owned()]));
     assert_eq!(tracking.pages().len(), 2);
-    let metrics = client()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_metrics(&server).await;
     assert!(
         metrics.contains(
             r#"emu_oncall_schedule_polls_total{schedule="primary",outcome="parse_error"}"#

@@ -153,6 +153,18 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
+/// The server's Prometheus exposition, as a scraper reads it.
+pub async fn scrape_metrics(server: &TestServer) -> String {
+    client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics body")
+}
+
 /// Posts a form as the engine does, with its token; every answer must be JSON.
 pub async fn post_form(
     server: &TestServer,
