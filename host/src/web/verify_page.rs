@@ -169,37 +169,29 @@ async fn send(state: &AppState, view: &View<'_>, form: &Posted<'_>) -> Result<Pa
             StatusCode::OK,
             view.enter_code(Some((&masked, channel)), None),
         ),
-        Sent::RateLimited { next_at } => Page::new(
+        Sent::RateLimited { next_at } => view.refuse(
             StatusCode::TOO_MANY_REQUESTS,
-            view.start(
-                Some(format!(
-                    "You have asked for {} codes in the last hour. You can ask for another after {} UTC.",
-                    CODE_RULES.per_hour,
-                    next_at.format("%H:%M")
-                )),
-                Some(typed),
-                None,
+            &format!(
+                "You have asked for {} codes in the last hour. You can ask for another after {} UTC.",
+                CODE_RULES.per_hour,
+                next_at.format("%H:%M")
             ),
+            Some(typed),
         ),
-        Sent::InvalidNumber(reason) => Page::new(
+        Sent::InvalidNumber(reason) => view.refuse(
             StatusCode::BAD_REQUEST,
-            view.start(Some(format!("That number cannot be used: {reason}.")), Some(typed), None),
+            &format!("That number cannot be used: {reason}."),
+            Some(typed),
         ),
-        Sent::NotSent { permanent: true } => Page::new(
+        Sent::NotSent { permanent: true } => view.refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
-            view.start(
-                Some("The code could not be delivered to that number: it was refused. Check the number; if it is right, tell your admin.".to_owned()),
-                Some(typed),
-                None,
-            ),
+            "The code could not be delivered to that number: it was refused. Check the number; if it is right, tell your admin.",
+            Some(typed),
         ),
-        Sent::NotSent { permanent: false } => Page::new(
+        Sent::NotSent { permanent: false } => view.refuse(
             StatusCode::SERVICE_UNAVAILABLE,
-            view.start(
-                Some("The code could not be sent: no channel delivered it. Try again in a few minutes, or tell your admin.".to_owned()),
-                Some(typed),
-                None,
-            ),
+            "The code could not be sent: no channel delivered it. Try again in a few minutes, or tell your admin.",
+            Some(typed),
         ),
         Sent::NoUser => layout::not_found(),
     })
@@ -329,12 +321,10 @@ impl View<'_> {
         )
     }
 
-    /// The page as opened, with why the last form did not work.
-    fn restart(&self, error: &str) -> Page {
-        Page::new(
-            StatusCode::BAD_REQUEST,
-            self.start(Some(error.to_owned()), None, None),
-        )
+    /// The page as opened, with why the last form did not work and the number the
+    /// person typed, if any, back in its field.
+    fn refuse(&self, status: StatusCode, error: &str, typed: Option<&str>) -> Page {
+        Page::new(status, self.start(Some(error.to_owned()), typed, None))
     }
 
     fn after_check(&self, checked: Checked) -> Page {
@@ -356,13 +346,21 @@ impl View<'_> {
                 );
                 Page::new(StatusCode::BAD_REQUEST, self.enter_code(None, Some(error)))
             }
-            Checked::TooManyTries => {
-                self.restart("Too many wrong codes: that code no longer works. Ask for a new one.")
-            }
-            Checked::Expired => self.restart("That code has expired. Ask for a new one."),
-            Checked::NoCode => {
-                self.restart("No code is waiting to be confirmed. Ask for a new one.")
-            }
+            Checked::TooManyTries => self.refuse(
+                StatusCode::BAD_REQUEST,
+                "Too many wrong codes: that code no longer works. Ask for a new one.",
+                None,
+            ),
+            Checked::Expired => self.refuse(
+                StatusCode::BAD_REQUEST,
+                "That code has expired. Ask for a new one.",
+                None,
+            ),
+            Checked::NoCode => self.refuse(
+                StatusCode::BAD_REQUEST,
+                "No code is waiting to be confirmed. Ask for a new one.",
+                None,
+            ),
         }
     }
 
