@@ -130,12 +130,13 @@ fn webhook_to(sink: &Sink) -> String {
     )
 }
 
-/// A server on a fresh database delivering through webhook.wasm to `sink`.
-async fn webhook_server(
+/// How to start servers on a fresh database delivering through webhook.wasm to `sink`,
+/// with the plugin and cache folders they use and the database's URL.
+async fn webhook_spec(
     env: &BenchEnv,
     sink: &Sink,
     delivery: &str,
-) -> anyhow::Result<(ServerProcess, tempfile::TempDir, tempfile::TempDir, String)> {
+) -> anyhow::Result<(ServerSpec, tempfile::TempDir, tempfile::TempDir, String)> {
     let db = env.fresh_database().await?;
     let plugins = setup::plugin_dir(&[("webhook.wasm", env.plugins.join("webhook.wasm"))])?;
     let cache = tempfile::tempdir()?;
@@ -145,6 +146,16 @@ async fn webhook_server(
         cache_dir: cache.path().to_owned(),
         extra: format!("{}[delivery]\n{delivery}\n", webhook_to(sink)),
     };
+    Ok((spec, plugins, cache, db))
+}
+
+/// A server on a fresh database delivering through webhook.wasm to `sink`.
+async fn webhook_server(
+    env: &BenchEnv,
+    sink: &Sink,
+    delivery: &str,
+) -> anyhow::Result<(ServerProcess, tempfile::TempDir, tempfile::TempDir, String)> {
+    let (spec, plugins, cache, db) = webhook_spec(env, sink, delivery).await?;
     let (server, _) = ServerProcess::start(env, &spec).await?;
     setup::add_user(&db).await?;
     Ok((server, plugins, cache, db))
@@ -479,15 +490,8 @@ async fn replicas(env: &BenchEnv, scale: Scale) -> anyhow::Result<Figure> {
     let mut rates = Vec::new();
     for count in 1..=3 {
         let sink = Sink::start().await?;
-        let db = env.fresh_database().await?;
-        let plugins = setup::plugin_dir(&[("webhook.wasm", env.plugins.join("webhook.wasm"))])?;
-        let cache = tempfile::tempdir()?;
-        let spec = ServerSpec {
-            db: db.clone(),
-            plugins_dir: plugins.path().to_owned(),
-            cache_dir: cache.path().to_owned(),
-            extra: format!("{}[delivery]\nanswer_within = \"0ms\"\n", webhook_to(&sink)),
-        };
+        let (spec, _plugins, _cache, db) =
+            webhook_spec(env, &sink, "answer_within = \"0ms\"").await?;
         let mut servers = Vec::new();
         for _ in 0..count {
             servers.push(ServerProcess::start(env, &spec).await?.0);
