@@ -503,6 +503,12 @@ async fn replicas(env: &BenchEnv, scale: Scale) -> anyhow::Result<Figure> {
             .collect();
         let started = Instant::now();
         let accepted = load::closed_loop(&urls, total, 64).await;
+        // A rate of 0/s would otherwise read as a figure, not as a broken set-up.
+        anyhow::ensure!(
+            accepted.ok() > 0,
+            "replicas: no page was accepted ({} errors)",
+            accepted.errors
+        );
         let done = sink
             .wait_delivered(accepted.ok(), Duration::from_secs(300))
             .await
