@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::config::{Config, RouteMode, SharedConfig};
 use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
+use crate::phone::mask_in_text;
 use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, WitNotification};
 use crate::store::attempts::{Claim, NewAttempt, Settlement};
 use crate::store::notifications::{Channel, Notification};
@@ -197,6 +198,8 @@ impl Deliverer {
             other => other,
         };
         if let RoundResult::Dead(error) = &result {
+            // Provider errors quote the number they refused; logs keep numbers masked.
+            let error = mask_in_text(error);
             tracing::error!(notification = %notification.id, attempt, %error, "notification is dead: nothing more will be tried unless retried by hand");
         }
         Ok(result)
@@ -383,7 +386,8 @@ impl Deliverer {
                 tracing::info!(notification = %notification.id, plugin = sender.name, attempt, duration_ms, "delivered");
             }
             _ => {
-                tracing::warn!(notification = %notification.id, plugin = sender.name, attempt, duration_ms, outcome = label, error = error.unwrap_or(""), "delivery attempt failed")
+                let shown = mask_in_text(error.unwrap_or(""));
+                tracing::warn!(notification = %notification.id, plugin = sender.name, attempt, duration_ms, outcome = label, error = %shown, "delivery attempt failed")
             }
         }
         self.store
