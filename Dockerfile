@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
 # Emu-OnCall: the server binary, the first-party plugins and the example config.
 #   docker build -t emu-oncall .
-#   docker run -e EMU_ONCALL_APP__AUTH_TOKEN=… -e EMU_ONCALL_DB__URL=postgres://… -p 8880:8880 emu-oncall
+#   docker run -e EMU_ONCALL_APP__AUTH_TOKEN="$(openssl rand -hex 24)" \
+#     -e EMU_ONCALL_APP__ADMIN_TOKEN="$(openssl rand -hex 24)" \
+#     -e EMU_ONCALL_DB__URL=postgres://… -p 8880:8880 emu-oncall
+# The image carries no token: `serve` refuses to start until both are set (24+ characters).
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src

@@ -29,6 +29,13 @@ pub async fn prepare_reloadable(
             "app.allow_any_token = true: ANY token is accepted from the engine; do not run this in production"
         );
     }
+    for key in crate::config::tokens::weak_but_allowed(&config.app) {
+        tracing::warn!(
+            key,
+            min_len = crate::config::tokens::MIN_TOKEN_LEN,
+            "app.allow_weak_tokens = true: a short token guards this server; set a long random one"
+        );
+    }
     if config.app.admin_token.is_empty() {
         tracing::info!("app.admin_token is blank: the admin API is disabled");
     }
@@ -36,9 +43,37 @@ pub async fn prepare_reloadable(
     let shared = SharedConfig::new(config);
     let config = shared.get();
     let metrics = Arc::new(Metrics::new());
-    let registry =
-        Arc::new(PluginRegistry::new(&config, metrics.clone()).context("plugin engine")?);
+    // The key lives in PostgreSQL, not beside the artifacts: whoever can write the cache
+    // directory still cannot make the server load native code of their own.
+    let cache_key = match store.web_secret("plugin-cache").await {
+        Ok(key) => Some(key),
+        Err(err) => {
+            tracing::warn!(error = %err, "no plugin cache key: plugins are compiled at every start");
+            None
+        }
+    };
+    let registry = Arc::new(
+        PluginRegistry::new(&config, metrics.clone(), cache_key).context("plugin engine")?,
+    );
     registry.scan().await;
+    let plugins: Vec<String> = registry
+        .statuses()
+        .into_iter()
+        .map(|status| status.name)
+        .collect();
+    metrics.start_at_zero(
+        plugins.iter().map(String::as_str),
+        config.grafana.oncall.schedules.keys().map(String::as_str),
+    );
+    if config
+        .grafana
+        .oncall
+        .schedules
+        .values()
+        .any(|schedule| schedule.transport == crate::config::ScheduleTransport::Callback)
+    {
+        metrics.plugin_known(crate::delivery::CALLBACK_SENDER);
+    }
     let (stop_background, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::plugins::PluginWatcher::start(registry.clone()).run(stopped));
     let state = Arc::new(AppState::new(

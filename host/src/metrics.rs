@@ -11,6 +11,34 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+/// The channels the engine hands over, and what became of each request
+/// (`api::cloud::phone` and `api::cloud::push` name these outcomes).
+pub const ENGINE_CHANNELS: [&str; 3] = ["sms", "call", "push"];
+pub const NOTIFICATION_OUTCOMES: [&str; 8] = [
+    "accepted",
+    "user_not_found",
+    "number_not_verified",
+    "limit_exceeded",
+    "invalid_token",
+    "database_unavailable",
+    "delivery_failed",
+    "bad_request",
+];
+pub const ALL_CHANNELS: [&str; 5] = ["sms", "call", "push", "shift", "test"];
+pub const PLUGIN_EVENTS: [&str; 4] = ["loaded", "swapped", "failed", "unloaded"];
+pub const ATTEMPT_OUTCOMES: [&str; 3] = ["delivered", "retryable", "permanent"];
+pub const POLL_OUTCOMES: [&str; 5] = [
+    "ok",
+    "not_modified",
+    "fetch_error",
+    "parse_error",
+    "unknown_user",
+];
+
+/// `emu_oncall_notifications_stored` counts each status no further than this, so a
+/// scrape costs the same on a table of any size.
+pub const QUEUE_COUNT_CAP: i64 = 100_000;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: &'static str,
@@ -108,7 +136,7 @@ impl Metrics {
         let queue = Family::<StatusLabels, Gauge>::default();
         registry.register(
             "notifications_stored",
-            "Notifications in the database, by status",
+            "Notifications waiting, being delivered, waiting for a retry, or dead, by status (counted up to 100000)",
             queue.clone(),
         );
         let plugin_events = Family::<PluginEventLabels, Counter>::default();
@@ -157,6 +185,58 @@ impl Metrics {
         }
     }
 
+    /// Creates every series whose labels are known at start at 0, as Prometheus
+    /// recommends: a fresh server's dashboard then shows 0 rather than "No data", and
+    /// `rate()` alerts see a rise from 0 rather than a series appearing.
+    pub fn start_at_zero<'a>(
+        &self,
+        plugins: impl IntoIterator<Item = &'a str>,
+        schedules: impl IntoIterator<Item = &'a str>,
+    ) {
+        for channel in ENGINE_CHANNELS {
+            for outcome in NOTIFICATION_OUTCOMES {
+                let _ = self
+                    .notifications
+                    .get_or_create(&NotificationLabels { channel, outcome });
+            }
+        }
+        for channel in ALL_CHANNELS {
+            let _ = self.latency.get_or_create(&ChannelLabels { channel });
+        }
+        for plugin in plugins {
+            self.plugin_known(plugin);
+        }
+        for schedule in schedules {
+            for outcome in POLL_OUTCOMES {
+                let _ = self.polls.get_or_create(&PollLabels {
+                    schedule: schedule.to_owned(),
+                    outcome,
+                });
+            }
+        }
+        for status in crate::store::Store::QUEUE_STATUSES {
+            let _ = self.queue.get_or_create(&StatusLabels {
+                status: status.to_owned(),
+            });
+        }
+    }
+
+    /// The series of one plugin (or the `callback` sender), at 0 until something happens.
+    pub fn plugin_known(&self, plugin: &str) {
+        for event in PLUGIN_EVENTS {
+            let _ = self.plugin_events.get_or_create(&PluginEventLabels {
+                plugin: plugin.to_owned(),
+                event,
+            });
+        }
+        for outcome in ATTEMPT_OUTCOMES {
+            let _ = self.attempts.get_or_create(&AttemptLabels {
+                plugin: plugin.to_owned(),
+                outcome,
+            });
+        }
+    }
+
     pub fn request(&self, route: &'static str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels { route, status })
@@ -189,6 +269,7 @@ impl Metrics {
     }
 
     pub fn plugin_event(&self, plugin: &str, event: &'static str) {
+        self.plugin_known(plugin);
         self.plugin_events
             .get_or_create(&PluginEventLabels {
                 plugin: plugin.to_owned(),

@@ -45,26 +45,83 @@ pub fn mask(phone: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
 }
 
-/// Masks every `+` followed by 7 to 15 digits in free text (a provider's error message,
-/// say), so numbers quoted there are not shown in full either.
+/// Separators people and providers write inside a number: `+49 151 1234-5678`,
+/// `(0151) 1234.5678`, `0151/12345678`.
+fn is_separator(ch: char) -> bool {
+    matches!(ch, ' ' | '-' | '.' | '(' | ')' | '/')
+}
+
+/// Masks every phone number in free text (a provider's error message, a plugin's log
+/// line), written however it is: `+` and 7 to 15 digits, or, without the `+`, 9 to 15
+/// digits (national and bare forms), with spaces, dashes, dots, slashes or brackets
+/// between them. All but the last three digits (and a `+` with the two after it) become
+/// `*`; separators stay. A run of digits glued to letters (an id, a hash) is left alone.
 pub fn mask_in_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(plus) = rest.find('+') {
-        out.push_str(&rest[..plus]);
-        let after = &rest[plus + 1..];
-        let digits = after.len()
-            - after
-                .trim_start_matches(|ch: char| ch.is_ascii_digit())
-                .len();
-        if (7..=15).contains(&digits) {
-            out.push_str(&mask(&rest[plus..plus + 1 + digits]));
-        } else {
-            out.push_str(&rest[plus..plus + 1 + digits]);
+    let mut at = 0;
+    while at < chars.len() {
+        let plus = chars[at] == '+';
+        let digits_from = if plus { at + 1 } else { at };
+        // Glued to what comes before: a letter or digit, or a letter or digit and a
+        // joining `-`, `.`, `/` or `_` (the later groups of a UUID, say).
+        let glued_before = at > 0
+            && (chars[at - 1].is_alphanumeric()
+                || (matches!(chars[at - 1], '-' | '.' | '/' | '_')
+                    && at > 1
+                    && chars[at - 2].is_alphanumeric()));
+        if glued_before || !chars.get(digits_from).is_some_and(char::is_ascii_digit) {
+            out.push(chars[at]);
+            at += 1;
+            continue;
         }
-        rest = &after[digits..];
+        // The run: digits, and single separators (or a bracket pair's) between digits.
+        let mut end = digits_from;
+        let mut digits = 0;
+        let mut cursor = digits_from;
+        while cursor < chars.len() {
+            if chars[cursor].is_ascii_digit() {
+                digits += 1;
+                cursor += 1;
+                end = cursor;
+                continue;
+            }
+            let mut next = cursor;
+            while next < chars.len() && next < cursor + 3 && is_separator(chars[next]) {
+                next += 1;
+            }
+            if next > cursor && chars.get(next).is_some_and(char::is_ascii_digit) {
+                cursor = next;
+            } else {
+                break;
+            }
+        }
+        let glued_after = chars.get(end).is_some_and(|ch| ch.is_alphanumeric());
+        let is_number = !glued_after
+            && if plus {
+                (7..=15).contains(&digits)
+            } else {
+                (9..=15).contains(&digits)
+            };
+        if !is_number {
+            out.extend(&chars[at..end]);
+            at = end;
+            continue;
+        }
+        let shown_head = if plus { 2 } else { 0 };
+        let mut seen = 0;
+        for &ch in &chars[at..end] {
+            if ch.is_ascii_digit() {
+                seen += 1;
+                if seen > shown_head && seen <= digits - 3 {
+                    out.push('*');
+                    continue;
+                }
+            }
+            out.push(ch);
+        }
+        at = end;
     }
-    out.push_str(rest);
     out
 }
 
@@ -102,5 +159,35 @@ mod tests {
         );
         assert_eq!(mask_in_text("no numbers"), "no numbers");
         assert_eq!(mask_in_text("ends with +"), "ends with +");
+    }
+
+    #[test]
+    fn numbers_written_any_way_are_masked() {
+        for (written, masked) in [
+            ("+49 151 1234-5678", "+49 *** ****-*678"),
+            ("call 0151 1234 5678 now", "call **** **** *678 now"),
+            ("015112345678", "*********678"),
+            ("(0151) 1234.5678", "(****) ****.*678"),
+            ("0049-151-12345678", "****-***-*****678"),
+            ("to 4915112345678.", "to **********678."),
+        ] {
+            let shown = mask_in_text(written);
+            assert_eq!(shown, masked, "{written}");
+            assert!(!shown.contains("1234"), "{written}");
+        }
+    }
+
+    #[test]
+    fn ids_dates_and_small_numbers_are_left_alone() {
+        for text in [
+            "on 2026-11-28 at 04:20:02",
+            "error 21211 from the provider",
+            "notification 550e8400-e29b-41d4-a716-446655440000",
+            "hash 9f86d081884c7d659a2feaa0c55ad015",
+            "took 1234 ms",
+            "+123 is short",
+        ] {
+            assert_eq!(mask_in_text(text), text);
+        }
     }
 }

@@ -130,6 +130,11 @@ impl Reloader {
         new.check_can_serve().map_err(|err| err.to_string())?;
         let old = self.shared.get();
         let needs_restart = keep_start_up_keys(&old, &mut new);
+        // The rules that span keys (a lease longer than the plugin timeout, say) must
+        // hold for what will run: new live keys with the running start-up ones.
+        let new = new
+            .validated()
+            .map_err(|err| format!("{err} (with the start-up keys the server runs with)"))?;
         let applied = changed_sections(&old, &new);
         // Plugins first: by the time routes and tokens change, the plugin maps they
         // rely on are live.

@@ -157,7 +157,8 @@ impl Request {
         let headers = Fields::from_list(&fields)
             .map_err(|err| HttpError::BadUrl(format!("bad header: {err:?}")))?;
         let request = OutgoingRequest::new(headers);
-        let invalid = |what: &str| HttpError::BadUrl(format!("{what} refused for {}", self.url));
+        let invalid =
+            |what: &str| HttpError::BadUrl(format!("{what} refused for {}", shown_url(&self.url)));
         request
             .set_method(&self.method)
             .map_err(|_| invalid("method"))?;
@@ -256,6 +257,27 @@ fn error_code(code: ErrorCode) -> HttpError {
     }
 }
 
+/// A URL as an error may show it: scheme and host only. Paths and queries carry
+/// tokens (Telegram's bot token is in the path), and errors reach logs and pages.
+fn shown_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.len() <= 8 && scheme.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            (scheme, rest)
+        }
+        _ => return "(a URL without http:// or https://)".to_owned(),
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    // user:password@ before the host is a secret too.
+    let host = rest[..host_end].rsplit('@').next().unwrap_or_default();
+    if host_end < rest.len() {
+        format!("{scheme}://{host}/…")
+    } else {
+        format!("{scheme}://{host}")
+    }
+}
+
 fn split_url(url: &str) -> Result<(Scheme, &str, &str), HttpError> {
     let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
         (Scheme::Https, rest)
@@ -263,13 +285,14 @@ fn split_url(url: &str) -> Result<(Scheme, &str, &str), HttpError> {
         (Scheme::Http, rest)
     } else {
         return Err(HttpError::BadUrl(format!(
-            "{url:?} must start with http:// or https://"
+            "{} must start with http:// or https://",
+            shown_url(url)
         )));
     };
     let split = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if authority.is_empty() {
-        return Err(HttpError::BadUrl(format!("{url:?} has no host")));
+        return Err(HttpError::BadUrl(format!("{} has no host", shown_url(url))));
     }
     let path = if path.is_empty() { "/" } else { path };
     Ok((scheme, authority, path))
@@ -343,6 +366,18 @@ mod tests {
         let (_, host, path) = split_url("https://ntfy.sh").unwrap();
         assert_eq!((host, path), ("ntfy.sh", "/"));
         assert!(split_url("ftp://x").is_err());
+        let refused = split_url("htps://api.telegram.org/bot123:SECRET/sendMessage")
+            .unwrap_err()
+            .to_string();
+        assert!(!refused.contains("SECRET"), "{refused}");
+        assert_eq!(
+            shown_url("https://user:pw@api.telegram.org/bot123:SECRET/sendMessage?x=1"),
+            "https://api.telegram.org/…"
+        );
+        assert_eq!(
+            shown_url("bot123:SECRET"),
+            "(a URL without http:// or https://)"
+        );
         assert!(split_url("http:///x").is_err());
     }
 }

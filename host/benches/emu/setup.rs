@@ -16,8 +16,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
-pub const ENGINE_TOKEN: &str = "bench-engine-token";
-pub const ADMIN_TOKEN: &str = "bench-admin-token";
+pub const ENGINE_TOKEN: &str = "bench-engine-token-0123456789";
+pub const ADMIN_TOKEN: &str = "bench-admin-token-0123456789";
 pub const EMAIL: &str = "alice@example.com";
 
 pub struct BenchEnv {

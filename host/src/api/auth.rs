@@ -33,17 +33,35 @@ pub fn check_engine(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError
     }
 }
 
+/// The presented token without a `Bearer ` scheme, if it has one.
+fn presented_bearer(headers: &HeaderMap) -> &str {
+    let given = presented(headers).unwrap_or("");
+    given
+        .strip_prefix("Bearer ")
+        .or_else(|| given.strip_prefix("bearer "))
+        .unwrap_or(given)
+        .trim()
+}
+
+/// `app.metrics_token`, raw or as `Bearer <token>`; `/metrics` is open while it is blank.
+pub fn check_metrics(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError> {
+    if app.metrics_token.is_empty() {
+        return Ok(());
+    }
+    let given = presented_bearer(headers);
+    if !given.is_empty() && matches_any(given, std::slice::from_ref(&app.metrics_token)) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidToken)
+    }
+}
+
 /// The admin token (`app.admin_token`), raw or as `Bearer <token>`.
 pub fn check_admin(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError> {
     if app.admin_token.is_empty() {
         return Err(ApiError::AdminDisabled);
     }
-    let given = presented(headers).unwrap_or("");
-    let given = given
-        .strip_prefix("Bearer ")
-        .or_else(|| given.strip_prefix("bearer "))
-        .unwrap_or(given)
-        .trim();
+    let given = presented_bearer(headers);
     if admin_token_matches(given, app) {
         Ok(())
     } else {
@@ -83,6 +101,16 @@ mod tests {
         assert!(check_engine(&headers("old"), &app).is_ok());
         assert!(check_engine(&headers("older"), &app).is_err());
         assert!(check_engine(&HeaderMap::new(), &app).is_err());
+    }
+
+    #[test]
+    fn metrics_are_open_without_a_token_and_closed_with_one() {
+        let mut app = app(&["engine"]);
+        assert!(check_metrics(&HeaderMap::new(), &app).is_ok());
+        app.metrics_token = "scrape-secret".to_owned();
+        assert!(check_metrics(&HeaderMap::new(), &app).is_err());
+        assert!(check_metrics(&headers("Bearer engine"), &app).is_err());
+        assert!(check_metrics(&headers("Bearer scrape-secret"), &app).is_ok());
     }
 
     #[test]

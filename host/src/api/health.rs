@@ -13,16 +13,25 @@ pub async fn live(state: &AppState) -> ApiResult {
     ))
 }
 
-/// Ready when the database answers and holds the schema this binary expects.
+/// Ready when the database answers and holds the schema this binary expects. The
+/// answer says only that: it is unauthenticated, and the reason (a database error's
+/// text, say) goes to the log.
 pub async fn ready(state: &AppState) -> ApiResult {
     let expected = migrations::latest_version();
-    let (ready, detail) = match migrations::current_version(&state.store).await {
-        Ok(version) if version >= expected => (true, "ready".to_owned()),
-        Ok(version) => (
-            false,
-            format!("schema at version {version}, expected {expected}"),
-        ),
-        Err(err) => (false, err.to_string()),
+    let ready = match migrations::current_version(&state.store).await {
+        Ok(version) if version >= expected => true,
+        Ok(version) => {
+            tracing::warn!(
+                version,
+                expected,
+                "not ready: the database schema is behind"
+            );
+            false
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "not ready: the database does not answer");
+            false
+        }
     };
     let status = if ready {
         StatusCode::OK
@@ -31,11 +40,13 @@ pub async fn ready(state: &AppState) -> ApiResult {
     };
     Ok(json(
         status,
-        &serde_json::json!({"status": if ready { "ready" } else { "not-ready" }, "detail": detail}),
+        &serde_json::json!({"status": if ready { "ready" } else { "not-ready" }}),
     ))
 }
 
-pub async fn metrics(state: &AppState) -> ApiResult {
+/// The Prometheus exposition; behind `app.metrics_token` (a bearer token) when set.
+pub async fn metrics(state: &AppState, headers: &hyper::HeaderMap) -> ApiResult {
+    super::auth::check_metrics(headers, &state.config().app)?;
     // Database-backed figures are best effort: a scrape during an outage still returns
     // the in-memory counters.
     match state.store.list_integrations().await {
@@ -56,7 +67,11 @@ pub async fn metrics(state: &AppState) -> ApiResult {
         Ok(age) => state.metrics.set_oldest_undelivered(age),
         Err(err) => tracing::debug!(error = %err, "metrics: oldest age unavailable"),
     }
-    match state.store.notification_counts().await {
+    match state
+        .store
+        .notification_counts(crate::metrics::QUEUE_COUNT_CAP)
+        .await
+    {
         Ok(counts) => state.metrics.set_queue(counts),
         Err(err) => tracing::debug!(error = %err, "metrics: queue depth unavailable"),
     }

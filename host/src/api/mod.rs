@@ -9,6 +9,7 @@ pub(crate) mod response;
 mod router;
 mod server;
 pub(crate) mod state;
+pub(crate) mod throttle;
 
 pub use server::Server;
 pub use state::AppState;

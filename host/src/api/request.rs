@@ -68,7 +68,12 @@ pub fn all<'a>(params: &'a [(String, String)], key: &'a str) -> impl Iterator<It
         .map(|(_, value)| value.as_str())
 }
 
-/// The whole body, refusing anything over `limit` bytes with 413.
+/// How long a client may take to send a whole request body: a slow trickle would
+/// otherwise hold a connection and its task for as long as the client likes.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The whole body, refusing anything over `limit` bytes with 413, and a body that takes
+/// longer than [`BODY_READ_TIMEOUT`] to arrive with 408.
 pub async fn read_body(
     request: Request<Incoming>,
     limit: usize,
@@ -86,9 +91,10 @@ pub async fn read_body(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::TooLarge { limit });
     }
-    let collected = Limited::new(request.into_body(), limit)
-        .collect()
+    let reading = Limited::new(request.into_body(), limit).collect();
+    let collected = tokio::time::timeout(BODY_READ_TIMEOUT, reading)
         .await
+        .map_err(|_| ApiError::SlowBody)?
         .map_err(|err| {
             if err
                 .downcast_ref::<http_body_util::LengthLimitError>()

@@ -65,6 +65,10 @@ pub enum ApiError {
     LimitExceeded,
     #[error("every plugin of the route failed")]
     DeliveryFailed,
+    #[error("too many failed attempts from this address")]
+    TooManyAttempts,
+    #[error("the request body did not arrive in time")]
+    SlowBody,
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
@@ -95,6 +99,8 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::DatabaseUnavailable(_) | ApiError::DeliveryFailed => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -127,6 +133,13 @@ impl ApiError {
             ApiError::NumberNotVerified => serde_json::json!({"error": "number-not-verified"}),
             ApiError::LimitExceeded => serde_json::json!({"error": "limit-exceeded"}),
             ApiError::DeliveryFailed => serde_json::json!({"error": "failed"}),
+            ApiError::SlowBody => serde_json::json!({
+                "error": "timeout",
+                "detail": "The request body did not arrive in time."
+            }),
+            ApiError::TooManyAttempts => serde_json::json!({
+                "detail": "Too many failed attempts from this address; try again later."
+            }),
             ApiError::DatabaseUnavailable(_) => serde_json::json!({
                 "error": "database-unavailable",
                 "detail": "The database is unreachable; try again shortly."

@@ -71,7 +71,7 @@ pub async fn dispatch(state: &AppState, request: Request<Incoming>) -> (&'static
         }
         ["healthz"] => route!("healthz", get, health::live(state)),
         ["readyz"] => route!("readyz", get, health::ready(state)),
-        ["metrics"] => route!("metrics", get, health::metrics(state)),
+        ["metrics"] => route!("metrics", get, health::metrics(state, request.headers())),
         ["admin", "api", "v1", rest @ ..] => ("admin", admin::dispatch(state, request, rest).await),
         _ => match crate::web::dispatch(state, request, &segments).await {
             Some((name, page)) => (name, Ok(page)),

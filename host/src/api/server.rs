@@ -18,6 +18,10 @@ use tokio::net::TcpListener;
 use super::response::{ApiError, HttpResponse};
 use super::router;
 use super::state::AppState;
+use super::throttle::ClientAddr;
+
+/// How long a client may take to send a request's headers, or stay idle between requests.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long in-flight requests may take to finish once a stop is asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,10 +65,21 @@ impl Server {
             stop_background,
         } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
+        // HTTP/1: a client gets HEADER_TIMEOUT for each request's headers, which also
+        // ends a kept-alive connection that sits idle that long. HTTP/2: pings find dead
+        // peers, and a connection's streams are bounded. Bodies have their own deadline
+        // (`request::BODY_READ_TIMEOUT`).
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30));
+            .header_read_timeout(HEADER_TIMEOUT);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Some(HEADER_TIMEOUT))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .max_concurrent_streams(100)
+            .max_header_list_size(64 * 1024);
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -80,7 +95,8 @@ impl Server {
                         }
                     };
                     let state = state.clone();
-                    let service = service_fn(move |request| {
+                    let service = service_fn(move |mut request: Request<Incoming>| {
+                        request.extensions_mut().insert(ClientAddr(peer.ip()));
                         let state = state.clone();
                         async move { Ok::<_, Infallible>(handle(&state, request).await) }
                     });

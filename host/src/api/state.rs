@@ -61,13 +61,22 @@ impl AppState {
 
     /// Starts the first delivery round and waits for it up to
     /// `delivery.answer_within`; `None` when it is still running (it goes on).
+    /// The round takes a place among `delivery.workers` like any other; when none frees
+    /// up in time the polling loop is woken to deliver it.
     pub async fn deliver_within_answer_time(&self, id: Uuid) -> Option<RoundResult> {
-        let deliverer = self.workers.deliverer().clone();
-        let round = self
-            .workers
-            .spawn(async move { deliverer.deliver_now(id).await });
         let wait = self.config().delivery.answer_within.0;
-        match tokio::time::timeout(wait, round).await {
+        let answer_by = tokio::time::Instant::now() + wait;
+        let Some(slot) = self.workers.round_slot(wait).await else {
+            tracing::info!(notification = %id, "every delivery worker is busy; the notification waits for the next free one");
+            self.workers.wake();
+            return None;
+        };
+        let deliverer = self.workers.deliverer().clone();
+        let round = self.workers.spawn(async move {
+            let _slot = slot;
+            deliverer.deliver_now(id).await
+        });
+        match tokio::time::timeout_at(answer_by, round).await {
             Ok(Ok(Ok(result))) => Some(result),
             Ok(Ok(Err(err))) => {
                 tracing::warn!(notification = %id, error = %err, "delivery round could not finish; the notification stays stored");

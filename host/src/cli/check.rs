@@ -60,8 +60,22 @@ pub async fn run(source: &ConfigSource) -> anyhow::Result<bool> {
         }
     };
     match config.check_can_serve() {
-        Ok(()) => report.ok("engine token", "set"),
-        Err(err) => report.fail("engine token", err),
+        Ok(()) => {
+            let weak = crate::config::tokens::weak_but_allowed(&config.app);
+            if weak.is_empty() {
+                report.ok("tokens", "set, none from the examples, none short")
+            } else {
+                report.ok(
+                    "tokens",
+                    format!(
+                        "set; WARNING: {} shorter than {} characters (app.allow_weak_tokens = true)",
+                        weak.join(" and "),
+                        crate::config::tokens::MIN_TOKEN_LEN
+                    ),
+                )
+            }
+        }
+        Err(err) => report.fail("tokens", err),
     }
     check_database(&config, &mut report).await;
     check_plugins(&config, &mut report).await;
@@ -97,7 +111,19 @@ async fn check_database(config: &Config, report: &mut Report) {
 }
 
 async fn check_plugins(config: &Config, report: &mut Report) {
-    let registry = match PluginRegistry::new(config, Arc::new(Metrics::new())) {
+    let cache_dir = config.app.plugin_cache_dir.trim();
+    if cache_dir.is_empty() {
+        report.ok("plugin cache", "off (app.plugin_cache_dir is blank)");
+    } else {
+        match emu_oncall::plugins::cache::check_dir(std::path::Path::new(cache_dir)) {
+            Ok(()) => report.ok("plugin cache", format!("{cache_dir}: private to this user")),
+            Err(reason) => report.fail(
+                "plugin cache",
+                format!("{reason}; the server would run without it"),
+            ),
+        }
+    }
+    let registry = match PluginRegistry::new(config, Arc::new(Metrics::new()), None) {
         Ok(registry) => registry,
         Err(err) => return report.fail("plugin engine", format!("{err:#}")),
     };
@@ -194,7 +220,7 @@ async fn check_schedules(config: &Config, report: &mut Report) {
     for (key, schedule) in schedules {
         let what = format!("schedule {key}");
         let url = schedules::export_url(config, schedule);
-        let text = match fetch::read(&url, &client).await {
+        let text = match fetch::read(&url, &client, config.limits.max_response_bytes).await {
             Ok(text) => text,
             Err(err) => {
                 report.fail(&what, err);
@@ -234,7 +260,12 @@ async fn check_incident_details(config: &Config, report: &mut Report) {
     if !oncall.incident_details {
         return;
     }
-    let api = match emu_oncall::incidents::OnCallApi::new(&oncall.url, &oncall.header_token, WAIT) {
+    let api = match emu_oncall::incidents::OnCallApi::new(
+        &oncall.url,
+        &oncall.header_token,
+        WAIT,
+        config.limits.max_response_bytes,
+    ) {
         Ok(api) => api,
         Err(err) => return report.fail("incident details", err),
     };

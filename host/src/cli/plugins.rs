@@ -48,7 +48,7 @@ pub struct PluginTest {
 
 pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
     let PluginsCommand::List { json } = command;
-    let registry = PluginRegistry::new(config, Arc::new(Metrics::new()))?;
+    let registry = PluginRegistry::new(config, Arc::new(Metrics::new()), None)?;
     registry.scan().await;
     let statuses = registry.statuses();
     if json {
@@ -125,7 +125,7 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
     );
     let settings = PluginSettings::from_table(&name, &table, std::path::Path::new("."))
         .map_err(|reason| anyhow::anyhow!("plugin settings: {reason}"))?;
-    let registry = PluginRegistry::new(config, Arc::new(Metrics::new()))?;
+    let registry = PluginRegistry::new(config, Arc::new(Metrics::new()), None)?;
     let plugin = LoadedPlugin::load(registry.engine(), settings, bytes, None)
         .await
         .with_context(|| format!("{} did not load", test.file.display()))?;

@@ -94,7 +94,7 @@ pub async fn run(config: &Config, command: SchedulesCommand) -> anyhow::Result<(
             .collect::<anyhow::Result<_>>()?
     };
     let client = fetch::client(Duration::from_secs(30))?;
-    let text = fetch::read(&ical, &client).await?;
+    let text = fetch::read(&ical, &client, config.limits.max_response_bytes).await?;
     let calendar = parse(&text)
         .with_context(|| format!("{} is not a usable iCal export", fetch::redacted(&ical)))?;
     for skipped in &calendar.skipped {

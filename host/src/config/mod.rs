@@ -6,6 +6,7 @@ mod layers;
 mod lenient;
 mod listen;
 mod shared;
+pub mod tokens;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -60,11 +61,18 @@ pub struct AppConfig {
     pub auth_token: Vec<String>,
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub allow_any_token: bool,
+    /// Accept engine and admin tokens shorter than `tokens::MIN_TOKEN_LEN` (warned about
+    /// at every start). Tokens from the examples are refused whatever this says.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub allow_weak_tokens: bool,
     /// Guards `/admin/api/v1`; the admin API is off while blank.
     pub admin_token: String,
+    /// When set, `/metrics` answers only a scrape that presents it (`Bearer <token>`).
+    pub metrics_token: String,
     /// Where notifier plugins (`*.wasm`) are loaded from, watched for changes.
     pub plugins_dir: String,
     /// Where compiled plugins are cached so a restart does not recompile; blank: none.
+    /// Used only when owned by the server's user and writable by nobody else.
     pub plugin_cache_dir: String,
     /// Largest request body accepted, in bytes.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
@@ -82,15 +90,35 @@ impl Default for AppConfig {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             auth_token: Vec::new(),
             allow_any_token: false,
+            allow_weak_tokens: false,
             admin_token: String::new(),
+            metrics_token: String::new(),
             plugins_dir: "plugins".to_owned(),
-            plugin_cache_dir: std::env::temp_dir()
-                .join("emu-oncall-plugin-cache")
-                .display()
-                .to_string(),
+            plugin_cache_dir: default_plugin_cache_dir(),
             max_body_bytes: 256 * 1024,
         }
     }
+}
+
+/// `$XDG_CACHE_HOME/emu-oncall/plugins`, else `$HOME/.cache/emu-oncall/plugins`: a
+/// directory of the server's own user, never a shared one such as `/tmp`. Blank (no
+/// cache) when neither variable is set.
+fn default_plugin_cache_dir() -> String {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|dir| !dir.is_empty())
+                .map(|home| std::path::PathBuf::from(home).join(".cache"))
+        });
+    base.map(|base| {
+        base.join("emu-oncall")
+            .join("plugins")
+            .display()
+            .to_string()
+    })
+    .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -335,6 +363,10 @@ pub struct LimitsConfig {
     pub sms_per_day: u32,
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub calls_per_day: u32,
+    /// Largest answer read from a schedule's export or the OnCall API, in bytes: a
+    /// larger one is an error, not memory growth.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub max_response_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -343,6 +375,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             sms_per_day: 200,
             calls_per_day: 200,
+            max_response_bytes: 8 << 20,
         }
     }
 }
@@ -381,13 +414,14 @@ impl Config {
         };
         format!(
             "app.port = {}\napp.hostname = {base}\napp.public_url = {pages}\napp.log_level = {}\napp.auth_token = {} token(s){}\n\
-             app.admin_token = {}\ndb = {db}\nlimits = {} SMS, {} calls per user per day\n\
+             app.admin_token = {}\napp.metrics_token = {}\ndb = {db}\nlimits = {} SMS, {} calls per user per day\n\
              plugins configured = {}\nschedules configured = {}",
             self.app.port,
             self.app.log_level,
             self.app.auth_token.len(),
             if self.app.allow_any_token { " (any token accepted!)" } else { "" },
             set(&self.app.admin_token),
+            set(&self.app.metrics_token),
             self.limits.sms_per_day,
             self.limits.calls_per_day,
             self.plugin.len(),

@@ -11,7 +11,9 @@ const MAX_HOSTNAME_LEN: usize = 120;
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
 impl Config {
-    pub(super) fn validated(mut self) -> Result<Config, ConfigError> {
+    /// The configuration with its values normalised, or the first rule it breaks.
+    /// Normalising twice changes nothing, so a merged configuration can be checked again.
+    pub(crate) fn validated(mut self) -> Result<Config, ConfigError> {
         self.app.hostname = base_url_of_link_size("app.hostname", &self.app.hostname)?;
         self.app.public_url = base_url_of_link_size("app.public_url", &self.app.public_url)?;
         self.app.log_level = self.app.log_level.trim().to_ascii_lowercase();
@@ -26,6 +28,7 @@ impl Config {
             ));
         }
         self.app.admin_token = self.app.admin_token.trim().to_owned();
+        self.app.metrics_token = self.app.metrics_token.trim().to_owned();
         if !self.app.admin_token.is_empty() && self.app.auth_token.contains(&self.app.admin_token) {
             return Err(ConfigError::invalid(
                 "app.admin_token",
@@ -36,6 +39,12 @@ impl Config {
             return Err(ConfigError::invalid(
                 "app.max_body_bytes",
                 "must be at least 1024",
+            ));
+        }
+        if !(1024..=1 << 30).contains(&self.limits.max_response_bytes) {
+            return Err(ConfigError::invalid(
+                "limits.max_response_bytes",
+                "must be 1024 to 1073741824",
             ));
         }
         if self.db.pool_size == 0 {
@@ -231,7 +240,8 @@ impl Config {
         Ok(self)
     }
 
-    /// What `serve` needs beyond a well-formed file: a token to check the engine with.
+    /// What `serve` needs beyond a well-formed file: a token to check the engine with,
+    /// and no token that is public or short (see `tokens`).
     pub fn check_can_serve(&self) -> Result<(), ConfigError> {
         if self.app.auth_token.is_empty() && !self.app.allow_any_token {
             return Err(ConfigError::invalid(
@@ -240,7 +250,7 @@ impl Config {
                  (or set app.allow_any_token = true to accept any token, never in production)",
             ));
         }
-        Ok(())
+        super::tokens::check_strength(&self.app)
     }
 }
 

@@ -10,10 +10,14 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::plugins::{Outcome, Receipt};
-use crate::store::notifications::Notification;
+use crate::store::notifications::{Channel, Notification};
 
 /// The name attempts are recorded under, in place of a plugin's.
 pub const SENDER: &str = "callback";
+
+/// The payload `source` of the schedule tracker's notifications, the only ones that
+/// may be callbacks.
+pub const SOURCE: &str = "schedule";
 
 /// A queued callback: which schedule it belongs to and the body to POST.
 pub struct Callback<'a> {
@@ -23,9 +27,19 @@ pub struct Callback<'a> {
 
 impl<'a> Callback<'a> {
     /// `Some` when the notification is a callback rather than a message to a person.
+    ///
+    /// Only the schedule tracker queues callbacks: a `shift` notification whose payload
+    /// the host wrote with `"source": "schedule"`. Anything the engine sends (a push's
+    /// JSON, say) is kept under a key of its own, so it can never pass for one and make
+    /// the server POST a body of its choosing to an integration URL.
     pub fn of(notification: &'a Notification) -> Option<Self> {
+        if notification.channel != Channel::Shift {
+            return None;
+        }
         let payload = &notification.payload;
-        if payload.get("transport")?.as_str()? != "callback" {
+        if payload.get("source")?.as_str()? != SOURCE
+            || payload.get("transport")?.as_str()? != "callback"
+        {
             return None;
         }
         Some(Callback {

@@ -65,7 +65,7 @@ impl Deliverer {
         let mut failures = Vec::new();
         let mut permanent = true;
         for plugin in &plan.plugins {
-            let outcome = plugin.notify(&wit).await;
+            let outcome = plugin.notify_hiding(&wit, hide).await;
             match &outcome {
                 Outcome::Delivered(_) => {
                     self.metrics.attempt(&plugin.name, "delivered");

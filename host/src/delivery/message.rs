@@ -36,6 +36,15 @@ fn push_severity(kind: &str) -> &'static str {
     }
 }
 
+/// Where a push notification's payload keeps the engine's firebase message.
+pub const PUSH_PAYLOAD_KEY: &str = "push";
+
+/// The engine's firebase message inside a push notification's payload. Rows stored
+/// before it moved under `push` hold the message itself.
+pub fn engine_push(payload: &Value) -> &Value {
+    payload.get(PUSH_PAYLOAD_KEY).unwrap_or(payload)
+}
+
 /// The alert group of a relayed push: its id and title from the firebase message, its
 /// severity as the `severity` label. `None` for pushes about no alert group (info
 /// pushes, test pushes).

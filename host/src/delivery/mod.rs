@@ -19,14 +19,19 @@ use crate::config::{Config, RouteMode, SharedConfig};
 use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
 use crate::phone::mask_in_text;
-use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, WitNotification};
-use crate::store::attempts::{Claim, NewAttempt, Settlement};
+use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, SandboxSlot, WitNotification};
+use crate::store::attempts::{Claim, NewAttempt, RetryBudget, Settlement};
 use crate::store::notifications::{Channel, Notification};
 use crate::store::{Store, StoreError};
 
+pub use callback::{SENDER as CALLBACK_SENDER, SOURCE as CALLBACK_SOURCE};
 pub use direct::NotSent;
+pub use message::PUSH_PAYLOAD_KEY;
 pub use route::{plan, Plan};
 pub use worker::Workers;
+
+/// How often writing an attempt row is tried through a database hiccup.
+const RECORD_TRIES: u32 = 3;
 
 /// When no plugin can take a channel, look again after this long.
 const WAITING_RETRY: Duration = Duration::from_secs(30);
@@ -71,7 +76,11 @@ impl Deliverer {
     ) -> anyhow::Result<Self> {
         let current = config.get();
         let http = crate::schedules::fetch::client(current.schedules.callback_timeout.0)?;
-        let details = IncidentDetails::from_config(&current.grafana.oncall)?.map(Arc::new);
+        let details = IncidentDetails::from_config(
+            &current.grafana.oncall,
+            current.limits.max_response_bytes,
+        )?
+        .map(Arc::new);
         let owner = format!(
             "{}-{}-{}",
             hostname(),
@@ -106,11 +115,20 @@ impl Deliverer {
         self.config().delivery.lease.0
     }
 
+    /// `delivery.max_attempts` and `delivery.max_age`, as the store applies them.
+    pub fn budget(&self) -> RetryBudget {
+        let config = self.config();
+        RetryBudget {
+            max_attempts: i32::try_from(config.delivery.max_attempts).unwrap_or(i32::MAX),
+            max_age: config.delivery.max_age.0,
+        }
+    }
+
     /// Claims the notification `id` and runs one round, if nobody else holds it.
     pub async fn deliver_now(&self, id: Uuid) -> Result<RoundResult, StoreError> {
         match self
             .store
-            .claim_notification(id, &self.owner, self.lease())
+            .claim_notification(id, &self.owner, self.lease(), self.budget())
             .await?
         {
             Some(claim) => self.round(claim).await,
@@ -129,9 +147,7 @@ impl Deliverer {
             )));
         };
         if let Some(callback) = callback::Callback::of(&notification) {
-            return self
-                .callback_round(&notification, &callback, claim.attempt)
-                .await;
+            return self.callback_round(&notification, &callback, claim).await;
         }
         let user = match &notification.user_id {
             Some(user_id) => self.store.find_user(user_id).await?,
@@ -147,13 +163,13 @@ impl Deliverer {
             let reason = plan.waiting_reason();
             if let Some(expired) = self.past_max_age(&notification) {
                 let error = format!("gave up after {expired}: {reason}");
-                self.settle(claim.id, Settlement::Dead { error: &error })
+                self.settle(claim, Settlement::Dead { error: &error })
                     .await?;
                 return Ok(RoundResult::Dead(error));
             }
             tracing::warn!(notification = %claim.id, channel = %notification.channel, %reason, "notification waits: no plugin can deliver it");
             self.settle(
-                claim.id,
+                claim,
                 Settlement::Unclaim {
                     reason: &reason,
                     retry_at: Utc::now() + WAITING_RETRY,
@@ -166,15 +182,15 @@ impl Deliverer {
         let message = message::to_wit(&notification, user.as_ref(), claim.attempt, alert_group);
         let result = match plan.mode {
             RouteMode::Failover => {
-                self.failover(&notification, &plan.plugins, &message, claim.attempt)
+                self.failover(&notification, claim, &plan.plugins, &message)
                     .await?
             }
             RouteMode::Fanout => {
-                self.fanout(&notification, &plan.plugins, &message, claim.attempt)
+                self.fanout(&notification, claim, &plan.plugins, &message)
                     .await?
             }
         };
-        self.conclude(&notification, claim.attempt, result).await
+        self.conclude(&notification, claim, result).await
     }
 
     /// Records how a round ended: a retryable failure is retried or given up, a dead
@@ -183,15 +199,16 @@ impl Deliverer {
     async fn conclude(
         &self,
         notification: &Notification,
-        attempt: i32,
+        claim: Claim,
         result: RoundResult,
     ) -> Result<RoundResult, StoreError> {
+        let attempt = claim.attempt;
         let result = match result {
             RoundResult::Retrying(error) => {
-                self.retry_or_give_up(notification, attempt, error).await?
+                self.retry_or_give_up(notification, claim, error).await?
             }
             RoundResult::Dead(error) => {
-                self.settle(notification.id, Settlement::Dead { error: &error })
+                self.settle(claim, Settlement::Dead { error: &error })
                     .await?;
                 RoundResult::Dead(error)
             }
@@ -212,7 +229,7 @@ impl Deliverer {
             Channel::Sms | Channel::Call => {
                 self.details.as_ref()?.lookup(&notification.message).await
             }
-            Channel::Push => message::push_alert_group(&notification.payload),
+            Channel::Push => message::push_alert_group(message::engine_push(&notification.payload)),
             Channel::Shift | Channel::Test => None,
         }
     }
@@ -223,14 +240,14 @@ impl Deliverer {
         &self,
         notification: &Notification,
         callback: &callback::Callback<'_>,
-        attempt: i32,
+        claim: Claim,
     ) -> Result<RoundResult, StoreError> {
         let config = self.config();
         let url = match callback.url(&config) {
             Ok(url) => url,
             Err(error) => {
                 return self
-                    .conclude(notification, attempt, RoundResult::Dead(error))
+                    .conclude(notification, claim, RoundResult::Dead(error))
                     .await
             }
         };
@@ -240,12 +257,10 @@ impl Deliverer {
             name: callback::SENDER,
             version: env!("CARGO_PKG_VERSION"),
         };
-        self.record(notification, &sender, attempt, &outcome, started)
-            .await?;
-        let result = match outcome {
+        let result = match &outcome {
             Outcome::Delivered(_) => {
                 self.settle(
-                    notification.id,
+                    claim,
                     Settlement::Delivered {
                         by: callback::SENDER,
                     },
@@ -253,10 +268,12 @@ impl Deliverer {
                 .await?;
                 RoundResult::Delivered
             }
-            Outcome::Retryable(error) => RoundResult::Retrying(error),
-            Outcome::Permanent(error) => RoundResult::Dead(error),
+            Outcome::Retryable(error) => RoundResult::Retrying(error.clone()),
+            Outcome::Permanent(error) => RoundResult::Dead(error.clone()),
         };
-        self.conclude(notification, attempt, result).await
+        self.record(notification, &sender, claim.attempt, &outcome, started)
+            .await;
+        self.conclude(notification, claim, result).await
     }
 
     fn past_max_age(&self, notification: &Notification) -> Option<String> {
@@ -269,9 +286,10 @@ impl Deliverer {
     async fn retry_or_give_up(
         &self,
         notification: &Notification,
-        attempt: i32,
+        claim: Claim,
         error: String,
     ) -> Result<RoundResult, StoreError> {
+        let attempt = claim.attempt;
         let config = self.config();
         let delivery = &config.delivery;
         let used = attempt - notification.retry_base_attempts;
@@ -282,14 +300,14 @@ impl Deliverer {
                 .map(|age| format!("gave up after {age}: {error}"))
         };
         if let Some(reason) = give_up {
-            self.settle(notification.id, Settlement::Dead { error: &reason })
+            self.settle(claim, Settlement::Dead { error: &reason })
                 .await?;
             return Ok(RoundResult::Dead(reason));
         }
         let wait = backoff::delay(used, delivery.retry_initial.0, delivery.retry_max.0);
         let retry_at = Utc::now() + wait;
         self.settle(
-            notification.id,
+            claim,
             Settlement::Retry {
                 error: &error,
                 retry_at,
@@ -302,13 +320,14 @@ impl Deliverer {
 
     /// Settles a round, retrying through a database hiccup for as long as the lease
     /// lasts: giving up early would make another replica deliver it again.
-    async fn settle(&self, id: Uuid, settlement: Settlement<'_>) -> Result<(), StoreError> {
+    async fn settle(&self, claim: Claim, settlement: Settlement<'_>) -> Result<(), StoreError> {
+        let id = claim.id;
         let deadline = Instant::now() + self.lease();
         let mut pause = Duration::from_millis(100);
         loop {
             match self
                 .store
-                .settle_notification(id, &self.owner, settlement)
+                .settle_notification(claim, &self.owner, settlement)
                 .await
             {
                 Ok(true) => return Ok(()),
@@ -326,38 +345,71 @@ impl Deliverer {
         }
     }
 
-    /// One plugin call. `renew` extends the lease first: a failover round's later
-    /// plugins need it; the first call of a round starts right after the claim, and a
-    /// call never outlasts a lease (the config requires it to exceed the plugin timeout).
-    async fn attempt(
+    /// One plugin call, made only while the claim is still ours: `None` when the lease
+    /// was lost first. Waiting for a sandbox slot has no bound, so the lease is renewed
+    /// while waiting and, unless it is still fresh, once the slot is ours: the call
+    /// (bounded by `sandbox.timeout_ms`, shorter than the lease) then runs inside it.
+    /// `renew` asks for that last renewal whatever the lease's age (a failover round's
+    /// later plugins).
+    async fn call(
         &self,
-        notification: &Notification,
+        claim: Claim,
         plugin: &LoadedPlugin,
         message: &WitNotification,
-        attempt: i32,
         renew: bool,
-    ) -> Result<Option<Outcome>, StoreError> {
-        if renew
-            && !self
-                .store
-                .renew_lease(notification.id, &self.owner, self.lease())
-                .await?
-        {
-            tracing::warn!(notification = %notification.id, "lease lost; leaving the round to its new holder");
+    ) -> Result<Option<(Outcome, Instant)>, StoreError> {
+        let slot = match self.slot_keeping_lease(claim, plugin).await? {
+            None => return Ok(None),
+            Some(Err(err)) => return Ok(Some((Outcome::Retryable(err), Instant::now()))),
+            Some(Ok(slot)) => slot,
+        };
+        let lease = self.lease();
+        let timeout = Duration::from_millis(self.config().sandbox.timeout_ms);
+        // Fresh enough: what is left of it still covers the call with half the spare.
+        let fresh = claim.leased_at.elapsed() < lease.saturating_sub(timeout) / 2;
+        if (renew || !fresh) && !self.renew(claim).await? {
             return Ok(None);
         }
         let started = Instant::now();
-        let outcome = plugin.notify(message).await;
-        let sender = Sender {
-            name: &plugin.name,
-            version: &plugin.info.version,
-        };
-        self.record(notification, &sender, attempt, &outcome, started)
-            .await?;
-        Ok(Some(outcome))
+        Ok(Some((plugin.notify_in(slot, message).await, started)))
     }
 
-    /// Counts, logs and records one attempt.
+    /// Waits for a place in the sandbox, renewing the lease every third of it meanwhile.
+    /// `None` when the lease was lost while waiting.
+    async fn slot_keeping_lease(
+        &self,
+        claim: Claim,
+        plugin: &LoadedPlugin,
+    ) -> Result<Option<Result<SandboxSlot, String>>, StoreError> {
+        let waiting = plugin.sandbox_slot();
+        tokio::pin!(waiting);
+        loop {
+            tokio::select! {
+                slot = &mut waiting => return Ok(Some(slot.map_err(|err| err.to_string()))),
+                () = tokio::time::sleep(self.lease() / 3) => {
+                    if !self.renew(claim).await? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Extends the lease of `claim`; false, and logged, when it is no longer ours.
+    async fn renew(&self, claim: Claim) -> Result<bool, StoreError> {
+        let renewed = self
+            .store
+            .renew_lease(claim, &self.owner, self.lease())
+            .await?;
+        if !renewed {
+            tracing::warn!(notification = %claim.id, attempt = claim.attempt, "lease lost; leaving the round to its new holder");
+        }
+        Ok(renewed)
+    }
+
+    /// Counts, logs and records one attempt. The attempt row is the round's history,
+    /// not its outcome: failing to write it (after a few tries through a database
+    /// hiccup) is logged and never undoes or repeats a delivery.
     async fn record(
         &self,
         notification: &Notification,
@@ -365,7 +417,7 @@ impl Deliverer {
         attempt: i32,
         outcome: &Outcome,
         started: Instant,
-    ) -> Result<(), StoreError> {
+    ) {
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (label, error, receipt) = match outcome {
             Outcome::Delivered(receipt) => (
@@ -390,18 +442,30 @@ impl Deliverer {
                 tracing::warn!(notification = %notification.id, plugin = sender.name, attempt, duration_ms, outcome = label, error = %shown, "delivery attempt failed")
             }
         }
-        self.store
-            .record_attempt(NewAttempt {
-                notification_id: notification.id,
-                attempt,
-                plugin: sender.name,
-                plugin_version: sender.version,
-                outcome: label,
-                error,
-                receipt: receipt.as_deref(),
-                duration_ms,
-            })
-            .await
+        let row = NewAttempt {
+            notification_id: notification.id,
+            attempt,
+            plugin: sender.name,
+            plugin_version: sender.version,
+            outcome: label,
+            error,
+            receipt: receipt.as_deref(),
+            duration_ms,
+        };
+        let mut pause = Duration::from_millis(100);
+        for tries_left in (0..RECORD_TRIES).rev() {
+            match self.store.record_attempt(&row).await {
+                Ok(()) => return,
+                Err(err) if err.is_unavailable() && tries_left > 0 => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(err) => {
+                    tracing::error!(notification = %notification.id, plugin = sender.name, attempt, outcome = label, error = %err, "cannot record the delivery attempt; its outcome stands");
+                    return;
+                }
+            }
+        }
     }
 
     /// The first plugin that delivers wins; a permanent failure moves on to the next, a
@@ -409,28 +473,42 @@ impl Deliverer {
     async fn failover(
         &self,
         notification: &Notification,
+        claim: Claim,
         plugins: &[Arc<LoadedPlugin>],
         message: &WitNotification,
-        attempt: i32,
     ) -> Result<RoundResult, StoreError> {
         let mut failures = Vec::new();
         for (index, plugin) in plugins.iter().enumerate() {
-            match self
-                .attempt(notification, plugin, message, attempt, index > 0)
-                .await?
-            {
-                None => return Ok(RoundResult::Waiting("lease lost".to_owned())),
-                Some(Outcome::Delivered(_)) => {
-                    self.settle(notification.id, Settlement::Delivered { by: &plugin.name })
-                        .await?;
+            let Some((outcome, started)) = self.call(claim, plugin, message, index > 0).await?
+            else {
+                return Ok(RoundResult::Waiting("lease lost".to_owned()));
+            };
+            // A delivery is settled before its attempt row is written: nothing that
+            // goes wrong with the bookkeeping may send the page again.
+            let settled = match &outcome {
+                Outcome::Delivered(_) => Some(
+                    self.settle(claim, Settlement::Delivered { by: &plugin.name })
+                        .await,
+                ),
+                _ => None,
+            };
+            self.record(
+                notification,
+                &Sender::of(plugin),
+                claim.attempt,
+                &outcome,
+                started,
+            )
+            .await;
+            match outcome {
+                Outcome::Delivered(_) => {
+                    settled.transpose()?;
                     return Ok(RoundResult::Delivered);
                 }
-                Some(Outcome::Retryable(error)) => {
+                Outcome::Retryable(error) => {
                     return Ok(RoundResult::Retrying(format!("{}: {error}", plugin.name)))
                 }
-                Some(Outcome::Permanent(error)) => {
-                    failures.push(format!("{}: {error}", plugin.name))
-                }
+                Outcome::Permanent(error) => failures.push(format!("{}: {error}", plugin.name)),
             }
         }
         Ok(RoundResult::Dead(failures.join("; ")))
@@ -441,12 +519,12 @@ impl Deliverer {
     async fn fanout(
         &self,
         notification: &Notification,
+        claim: Claim,
         plugins: &[Arc<LoadedPlugin>],
         message: &WitNotification,
-        attempt: i32,
     ) -> Result<RoundResult, StoreError> {
         // Nothing can have been delivered before the first round.
-        let done = if attempt > 1 {
+        let done = if claim.attempt > 1 {
             self.store.delivered_by_plugins(notification.id).await?
         } else {
             Vec::new()
@@ -457,26 +535,46 @@ impl Deliverer {
             .collect();
         // Each plugin has its own deadline; running them together keeps one slow channel
         // from delaying the others.
-        let outcomes = futures::future::join_all(
+        let calls = futures::future::join_all(
             pending
                 .iter()
-                .map(|plugin| self.attempt(notification, plugin, message, attempt, false)),
+                .map(|plugin| self.call(claim, plugin, message, false)),
         )
         .await;
         let mut delivered: Vec<String> = done;
         let mut retryable = Vec::new();
         let mut permanent = Vec::new();
-        for (plugin, outcome) in pending.iter().zip(outcomes) {
-            match outcome? {
-                None => return Ok(RoundResult::Waiting("lease lost".to_owned())),
-                Some(Outcome::Delivered(_)) => delivered.push(plugin.name.clone()),
-                Some(Outcome::Retryable(error)) => {
-                    retryable.push(format!("{}: {error}", plugin.name))
+        let mut lease_lost = false;
+        // Every outcome is looked at: one plugin's trouble must not lose what the
+        // others delivered.
+        for (plugin, call) in pending.iter().zip(calls) {
+            let (outcome, started) = match call {
+                Ok(Some(called)) => called,
+                Ok(None) => {
+                    lease_lost = true;
+                    continue;
                 }
-                Some(Outcome::Permanent(error)) => {
-                    permanent.push(format!("{}: {error}", plugin.name))
+                Err(err) => {
+                    retryable.push(format!("{}: not tried: {err}", plugin.name));
+                    continue;
                 }
+            };
+            self.record(
+                notification,
+                &Sender::of(plugin),
+                claim.attempt,
+                &outcome,
+                started,
+            )
+            .await;
+            match outcome {
+                Outcome::Delivered(_) => delivered.push(plugin.name.clone()),
+                Outcome::Retryable(error) => retryable.push(format!("{}: {error}", plugin.name)),
+                Outcome::Permanent(error) => permanent.push(format!("{}: {error}", plugin.name)),
             }
+        }
+        if lease_lost {
+            return Ok(RoundResult::Waiting("lease lost".to_owned()));
         }
         if !retryable.is_empty() {
             return Ok(RoundResult::Retrying(retryable.join("; ")));
@@ -485,13 +583,22 @@ impl Deliverer {
             return Ok(RoundResult::Dead(permanent.join("; ")));
         }
         self.settle(
-            notification.id,
+            claim,
             Settlement::Delivered {
                 by: &delivered.join(","),
             },
         )
         .await?;
         Ok(RoundResult::Delivered)
+    }
+}
+
+impl<'a> Sender<'a> {
+    fn of(plugin: &'a LoadedPlugin) -> Self {
+        Sender {
+            name: &plugin.name,
+            version: &plugin.info.version,
+        }
     }
 }
 

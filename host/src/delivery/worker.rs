@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use super::{Deliverer, RoundResult};
@@ -14,6 +14,9 @@ use crate::store::StoreError;
 pub struct Workers {
     deliverer: Deliverer,
     config: SharedConfig,
+    /// `delivery.workers`: rounds this replica runs at once, from the polling loop and
+    /// the engine's requests alike.
+    rounds: Arc<Semaphore>,
     tracker: TaskTracker,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -27,9 +30,11 @@ impl Workers {
     /// Starts the polling loop.
     pub fn start(deliverer: Deliverer, config: SharedConfig) -> Arc<Workers> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let rounds = Arc::new(Semaphore::new(config.get().delivery.workers as usize));
         let workers = Arc::new(Workers {
             deliverer,
             config,
+            rounds,
             tracker: TaskTracker::new(),
             wake: Arc::new(Notify::new()),
             stop,
@@ -43,6 +48,15 @@ impl Workers {
     /// Looks for due work now rather than at the next poll.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// A place among the rounds this replica runs at once, waited for up to `wait`:
+    /// a round on the engine's request path takes one like the polling loop's rounds.
+    pub async fn round_slot(&self, wait: std::time::Duration) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(wait, self.rounds.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()
     }
 
     /// Runs a round outside the polling loop (the engine's request path) so shutdown
@@ -92,7 +106,7 @@ impl Workers {
 async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let config = workers.config();
     let delivery = &config.delivery;
-    let slots = Arc::new(Semaphore::new(delivery.workers as usize));
+    let slots = workers.rounds.clone();
     let mut database_down = false;
     loop {
         tokio::select! {
@@ -113,6 +127,7 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
                 break;
             }
             let deliverer = &workers.deliverer;
+            bury_exhausted(deliverer).await;
             match deliverer
                 .store
                 .claim_due(deliverer.owner(), delivery.lease.0, free as i64)
@@ -146,6 +161,20 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
                 }
             }
         }
+    }
+}
+
+/// Rounds whose lease ran out unsettled, with no budget left, end as dead rather than
+/// being claimed again.
+async fn bury_exhausted(deliverer: &Deliverer) {
+    match deliverer.store.bury_exhausted(deliverer.budget()).await {
+        Ok(0) => {}
+        Ok(buried) => tracing::error!(
+            buried,
+            "notifications are dead: their delivery rounds never finished (did a replica crash delivering them?) and their retry budget is spent"
+        ),
+        // The claim right after says the same, once.
+        Err(_) => {}
     }
 }
 

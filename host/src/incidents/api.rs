@@ -69,6 +69,8 @@ pub struct OnCallApi {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// `limits.max_response_bytes`.
+    max_bytes: usize,
 }
 
 const ALERT_GROUPS: &str = "api/v1/alert_groups/";
@@ -76,7 +78,12 @@ const INTEGRATIONS: &str = "api/v1/integrations/";
 
 impl OnCallApi {
     /// `base` ends in `/` (the config normalises it).
-    pub fn new(base: &str, token: &str, timeout: Duration) -> Result<Self, ApiError> {
+    pub fn new(
+        base: &str,
+        token: &str,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<Self, ApiError> {
         let http = crate::schedules::fetch::client(timeout).map_err(|err| ApiError::Http {
             path: ALERT_GROUPS,
             reason: err.to_string(),
@@ -85,6 +92,7 @@ impl OnCallApi {
             http,
             base: base.to_owned(),
             token: token.to_owned(),
+            max_bytes,
         })
     }
 
@@ -113,9 +121,22 @@ impl OnCallApi {
                 status: status.as_u16(),
             });
         }
-        let page: Page<T> = response.json().await.map_err(|err| ApiError::Body {
+        use crate::schedules::fetch::{body_within, BodyError};
+        let body = body_within(response, self.max_bytes)
+            .await
+            .map_err(|err| ApiError::Body {
+                path,
+                reason: match err {
+                    BodyError::TooLarge => format!(
+                        "larger than {} bytes (limits.max_response_bytes)",
+                        self.max_bytes
+                    ),
+                    BodyError::Read(err) => err.without_url().to_string(),
+                },
+            })?;
+        let page: Page<T> = serde_json::from_slice(&body).map_err(|err| ApiError::Body {
             path,
-            reason: err.without_url().to_string(),
+            reason: err.to_string(),
         })?;
         Ok(page.results)
     }

@@ -36,13 +36,21 @@ pub struct IncidentDetails {
 
 impl IncidentDetails {
     /// `None` when incident details are off.
-    pub fn from_config(config: &OnCallConfig) -> Result<Option<Self>, ApiError> {
+    pub fn from_config(
+        config: &OnCallConfig,
+        max_response_bytes: usize,
+    ) -> Result<Option<Self>, ApiError> {
         if !config.incident_details {
             return Ok(None);
         }
         let timeout = config.details_timeout.0;
         Ok(Some(IncidentDetails {
-            api: OnCallApi::new(&config.url, &config.header_token, timeout)?,
+            api: OnCallApi::new(
+                &config.url,
+                &config.header_token,
+                timeout,
+                max_response_bytes,
+            )?,
             timeout,
             fresh_for: config.details_cache.0,
             snapshot: tokio::sync::Mutex::new(None),

@@ -1,6 +1,7 @@
 //! Calling into a plugin: a fresh instance per call, under a memory cap, a CPU bound and
 //! a wall-clock deadline. Whatever the plugin does, the call ends and the error says why.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{Store, UpdateDeadline};
@@ -21,13 +22,15 @@ pub enum Outcome {
 }
 
 impl LoadedPlugin {
-    fn new_store(&self) -> Store<PluginState> {
+    fn new_store(&self, hidden: Arc<[String]>) -> Store<PluginState> {
         let sandbox = &self.engine.sandbox;
         let state = PluginState::new(
             self.label.clone(),
             self.allowed_hosts.clone(),
             (sandbox.memory_mb as usize) << 20,
             sandbox.max_log_lines,
+            self.secrets.clone(),
+            hidden,
         );
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -74,29 +77,52 @@ impl LoadedPlugin {
     }
 }
 
-/// Runs `$call` on a fresh instance of `$plugin` under every limit.
+/// A place in the sandbox's `max_concurrent` limit, held for one plugin call. Taken
+/// apart from the call so a delivery can renew its lease between the wait for a place
+/// (unbounded) and the call (bounded by the timeout).
+pub struct SandboxSlot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+/// Runs `$call` on a fresh instance of `$plugin` under every limit, in `$slot`.
+macro_rules! sandboxed_in {
+    ($plugin:expr, $slot:expr, $hidden:expr, |$instance:ident, $store:ident| $call:expr) => {{
+        let plugin: &LoadedPlugin = $plugin;
+        let _slot: SandboxSlot = $slot;
+        let mut store = plugin.new_store($hidden);
+        let work = async {
+            let $store = &mut store;
+            let $instance = plugin.pre.instantiate_async(&mut *$store).await?;
+            $call.await
+        };
+        match tokio::time::timeout(plugin.deadline(), work).await {
+            Err(_) => Err(PluginError::Timeout(plugin.engine.sandbox.timeout_ms)),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(plugin.explain(&store, err)),
+        }
+    }};
+}
+
+/// Runs `$call` on a fresh instance of `$plugin` under every limit, once a slot is free.
 macro_rules! sandboxed {
     ($plugin:expr, |$instance:ident, $store:ident| $call:expr) => {{
         let plugin: &LoadedPlugin = $plugin;
-        match plugin.engine.slots.acquire().await {
-            Err(_) => Err(PluginError::Sandbox(
-                "the plugin host is shutting down".to_owned(),
-            )),
-            Ok(_permit) => {
-                let mut store = plugin.new_store();
-                let work = async {
-                    let $store = &mut store;
-                    let $instance = plugin.pre.instantiate_async(&mut *$store).await?;
-                    $call.await
-                };
-                match tokio::time::timeout(plugin.deadline(), work).await {
-                    Err(_) => Err(PluginError::Timeout(plugin.engine.sandbox.timeout_ms)),
-                    Ok(Ok(value)) => Ok(value),
-                    Ok(Err(err)) => Err(plugin.explain(&store, err)),
-                }
-            }
+        match plugin.sandbox_slot().await {
+            Err(err) => Err(err),
+            Ok(slot) => sandboxed_in!(plugin, slot, Arc::from([]), |$instance, $store| $call),
         }
     }};
+}
+
+impl LoadedPlugin {
+    /// Waits for a place among the sandbox's `max_concurrent` calls.
+    pub async fn sandbox_slot(&self) -> Result<SandboxSlot, PluginError> {
+        self.engine
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map(SandboxSlot)
+            .map_err(|_| PluginError::Sandbox("the plugin host is shutting down".to_owned()))
+    }
 }
 
 impl LoadedPlugin {
@@ -112,16 +138,50 @@ impl LoadedPlugin {
 
     /// One delivery attempt.
     pub async fn notify(&self, notification: &wit::Notification) -> Outcome {
-        let config = self.settings.config.clone();
-        let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> = sandboxed!(
-            self,
-            |instance, store| instance.call_notify(store, &config, notification)
-        );
-        match result {
-            Ok(Ok(receipt)) => Outcome::Delivered(receipt),
-            Ok(Err(wit::Failure::Retryable(reason))) => Outcome::Retryable(reason),
-            Ok(Err(wit::Failure::Permanent(reason))) => Outcome::Permanent(reason),
+        self.notify_hiding(notification, &[]).await
+    }
+
+    /// One delivery attempt of a message with parts that must never be logged
+    /// (`hidden`: a verification code, its spoken form).
+    pub async fn notify_hiding(
+        &self,
+        notification: &wit::Notification,
+        hidden: &[&str],
+    ) -> Outcome {
+        let hidden: Arc<[String]> = hidden.iter().map(|part| (*part).to_owned()).collect();
+        match self.sandbox_slot().await {
+            Ok(slot) => self.notify_in_hiding(slot, notification, hidden).await,
             Err(err) => Outcome::Retryable(err.to_string()),
+        }
+    }
+
+    /// One delivery attempt in a slot already taken.
+    pub async fn notify_in(&self, slot: SandboxSlot, notification: &wit::Notification) -> Outcome {
+        self.notify_in_hiding(slot, notification, Arc::from([]))
+            .await
+    }
+
+    /// The attempt; whatever the plugin says goes out with its secrets, the hidden
+    /// parts and phone numbers taken out (errors are logged, stored and shown).
+    async fn notify_in_hiding(
+        &self,
+        slot: SandboxSlot,
+        notification: &wit::Notification,
+        hidden: Arc<[String]>,
+    ) -> Outcome {
+        let config = self.settings.config.clone();
+        let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> =
+            sandboxed_in!(self, slot, hidden.clone(), |instance, store| instance
+                .call_notify(store, &config, notification));
+        let clean = |text: &str| super::redact::redact(text, &self.secrets, &hidden);
+        match result {
+            Ok(Ok(receipt)) => Outcome::Delivered(wit::Receipt {
+                provider_id: receipt.provider_id.map(|id| clean(&id)),
+                detail: receipt.detail.map(|detail| clean(&detail)),
+            }),
+            Ok(Err(wit::Failure::Retryable(reason))) => Outcome::Retryable(clean(&reason)),
+            Ok(Err(wit::Failure::Permanent(reason))) => Outcome::Permanent(clean(&reason)),
+            Err(err) => Outcome::Retryable(clean(&err.to_string())),
         }
     }
 }

@@ -2,12 +2,13 @@
 //! so a restart loads in a millisecond instead of recompiling.
 
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use super::cache::ArtifactCache;
 use super::PluginError;
 
 pub(super) fn content_hash(bytes: &[u8]) -> String {
@@ -28,10 +29,10 @@ pub(super) async fn compile(
     engine: &Engine,
     bytes: Vec<u8>,
     hash: String,
-    cache_dir: Option<PathBuf>,
+    cache: Option<Arc<ArtifactCache>>,
 ) -> Result<Component, PluginError> {
     let engine = engine.clone();
-    tokio::task::spawn_blocking(move || compile_blocking(&engine, &bytes, &hash, cache_dir))
+    tokio::task::spawn_blocking(move || compile_blocking(&engine, &bytes, &hash, cache.as_deref()))
         .await
         .map_err(|err| PluginError::Sandbox(format!("compiler thread failed: {err}")))?
 }
@@ -40,46 +41,33 @@ fn compile_blocking(
     engine: &Engine,
     bytes: &[u8],
     hash: &str,
-    cache_dir: Option<PathBuf>,
+    cache: Option<&ArtifactCache>,
 ) -> Result<Component, PluginError> {
-    let cached =
-        cache_dir.map(|dir| dir.join(format!("{hash}-{}.cwasm", engine_fingerprint(engine))));
-    if let Some(path) = cached.as_ref().filter(|path| path.exists()) {
-        // SAFETY: the cache holds only artifacts this process wrote for this engine
-        // fingerprint; operators must keep the cache directory writable by the server
-        // alone (it is created 0700).
-        match unsafe { Component::deserialize_file(engine, path) } {
+    let fingerprint = engine_fingerprint(engine);
+    if let Some(artifact) = cache.and_then(|cache| cache.load(hash, &fingerprint)) {
+        // SAFETY: wasmtime runs a deserialized artifact as native code, so it must be
+        // one that wasmtime itself produced for this engine. `load` returns bytes only
+        // when their HMAC, under a key kept in PostgreSQL, covers them, this `.wasm`'s
+        // hash and this engine's fingerprint; only this server writes such artifacts
+        // (`store` below), in a directory only its user can write.
+        #[allow(unsafe_code)]
+        match unsafe { Component::deserialize(engine, &artifact) } {
             Ok(component) => return Ok(component),
             Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cached plugin artifact")
+                tracing::warn!(error = %err, "ignoring an unusable cached plugin artifact")
             }
         }
     }
     let component =
         Component::new(engine, bytes).map_err(|err| PluginError::Invalid(format!("{err:#}")))?;
-    if let Some(path) = cached {
-        if let Err(err) = store_artifact(&component, &path) {
-            tracing::warn!(path = %path.display(), error = %err, "cannot cache the compiled plugin");
+    if let Some(cache) = cache {
+        let stored = component
+            .serialize()
+            .map_err(|err| std::io::Error::other(err.to_string()))
+            .and_then(|artifact| cache.store(hash, &fingerprint, &artifact));
+        if let Err(err) = stored {
+            tracing::warn!(error = %err, "cannot cache the compiled plugin");
         }
     }
     Ok(component)
-}
-
-fn store_artifact(component: &Component, path: &std::path::Path) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| anyhow::anyhow!("no parent directory"))?;
-    if !dir.exists() {
-        std::fs::create_dir_all(dir)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temporary, component.serialize()?)?;
-    // Rename is atomic: another replica never reads a half-written artifact.
-    std::fs::rename(&temporary, path)?;
-    Ok(())
 }

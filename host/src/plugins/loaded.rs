@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::bindings::{emu_oncall::notifier::types as wit, NotifierPre};
+use super::cache::ArtifactCache;
 use super::compile::{compile, content_hash};
 use super::{PluginEngine, PluginError, PluginSettings};
 use crate::store::notifications::Channel;
@@ -31,6 +32,8 @@ pub struct LoadedPlugin {
     pub(super) pre: NotifierPre<super::sandbox::PluginState>,
     pub(super) settings: PluginSettings,
     pub(super) allowed_hosts: Arc<[String]>,
+    /// Values of its config that are secrets, kept out of what it logs and returns.
+    pub(super) secrets: Arc<[String]>,
     pub(super) label: Arc<str>,
     pub(super) engine: PluginEngine,
 }
@@ -62,10 +65,10 @@ impl LoadedPlugin {
         engine: &PluginEngine,
         settings: PluginSettings,
         bytes: Vec<u8>,
-        cache_dir: Option<PathBuf>,
+        cache: Option<Arc<ArtifactCache>>,
     ) -> Result<LoadedPlugin, PluginError> {
         let hash = content_hash(&bytes);
-        let component = compile(&engine.engine, bytes, hash.clone(), cache_dir).await?;
+        let component = compile(&engine.engine, bytes, hash.clone(), cache).await?;
         let instance_pre = engine
             .linker
             .instantiate_pre(&component)
@@ -107,6 +110,7 @@ impl LoadedPlugin {
             loaded_at: Utc::now(),
             pre,
             allowed_hosts: Arc::from(settings.allowed_hosts.clone()),
+            secrets: super::redact::secret_values(&settings.config),
             settings,
             label,
             engine: engine.clone(),

@@ -2,12 +2,14 @@
 //! call, loaded from `app.plugins_dir` and swapped while the server runs.
 
 mod bindings;
+pub mod cache;
 mod call;
 mod compile;
 mod engine;
 mod error;
 mod loaded;
 mod outbound;
+pub mod redact;
 mod registry;
 mod sandbox;
 mod settings;
@@ -17,7 +19,7 @@ pub use bindings::emu_oncall::notifier::types::{
     AlertGroup as WitAlertGroup, Channel as WitChannel, Notification as WitNotification, Receipt,
     Recipient as WitRecipient,
 };
-pub use call::Outcome;
+pub use call::{Outcome, SandboxSlot};
 pub use engine::PluginEngine;
 pub use error::PluginError;
 pub use loaded::{to_wit_channel as loaded_channel, LoadedPlugin, PluginInfo};

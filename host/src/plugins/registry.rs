@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::cache::ArtifactCache;
 use super::{LoadedPlugin, PluginEngine, PluginSettings};
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -58,7 +59,8 @@ type LiveSet = BTreeMap<String, Arc<LoadedPlugin>>;
 pub struct PluginRegistry {
     engine: PluginEngine,
     plugins_dir: PathBuf,
-    cache_dir: Option<PathBuf>,
+    /// Compiled artifacts; `None` when no usable cache directory or key was given.
+    cache: Option<Arc<ArtifactCache>>,
     /// The `[plugin.<name>]` tables; replaced when the configuration is reloaded.
     tables: Mutex<Arc<BTreeMap<String, toml::Table>>>,
     live: ArcSwap<LiveSet>,
@@ -69,12 +71,30 @@ pub struct PluginRegistry {
 }
 
 impl PluginRegistry {
-    pub fn new(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    /// `cache_key` signs the compiled artifacts in `app.plugin_cache_dir`; without one
+    /// (the CLI's one-off commands) every plugin is compiled afresh.
+    pub fn new(
+        config: &Config,
+        metrics: Arc<Metrics>,
+        cache_key: Option<Vec<u8>>,
+    ) -> anyhow::Result<Self> {
         let cache_dir = config.app.plugin_cache_dir.trim();
+        let cache = match cache_key {
+            Some(key) if !cache_dir.is_empty() => {
+                match ArtifactCache::open(std::path::Path::new(cache_dir), key) {
+                    Ok(cache) => Some(Arc::new(cache)),
+                    Err(reason) => {
+                        tracing::warn!(%reason, "app.plugin_cache_dir is not used: plugins are compiled at every start");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         Ok(PluginRegistry {
             engine: PluginEngine::new(&config.sandbox)?,
             plugins_dir: PathBuf::from(config.app.plugins_dir.trim()),
-            cache_dir: (!cache_dir.is_empty()).then(|| PathBuf::from(cache_dir)),
+            cache,
             tables: Mutex::new(Arc::new(config.plugin.clone())),
             live: ArcSwap::from_pointee(LiveSet::new()),
             status: Mutex::new(BTreeMap::new()),
@@ -234,13 +254,7 @@ impl PluginRegistry {
         let loaded = match same_file {
             Some(live) => live.with_settings(settings.clone()).await,
             None => {
-                LoadedPlugin::load(
-                    &self.engine,
-                    settings.clone(),
-                    bytes,
-                    self.cache_dir.clone(),
-                )
-                .await
+                LoadedPlugin::load(&self.engine, settings.clone(), bytes, self.cache.clone()).await
             }
         };
         match loaded {

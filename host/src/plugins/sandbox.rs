@@ -28,6 +28,10 @@ pub struct PluginState {
     pub(super) limits: MemoryLimit,
     log_lines: u32,
     max_log_lines: u32,
+    /// Taken out of every log line: the plugin's secret config values, and what the
+    /// caller marked hidden (a verification code).
+    secrets: Arc<[String]>,
+    hidden: Arc<[String]>,
     pub(super) cpu_ticks: u64,
     pub(super) stop: Option<Stop>,
 }
@@ -38,6 +42,8 @@ impl PluginState {
         allowed_hosts: Arc<[String]>,
         memory_bytes: usize,
         max_log_lines: u32,
+        secrets: Arc<[String]>,
+        hidden: Arc<[String]>,
     ) -> Self {
         let wasi = WasiCtxBuilder::new()
             .allow_tcp(false)
@@ -56,6 +62,8 @@ impl PluginState {
             },
             log_lines: 0,
             max_log_lines,
+            secrets,
+            hidden,
             cpu_ticks: 0,
             stop: None,
         }
@@ -90,7 +98,7 @@ impl log::Host for PluginState {
             }
             return;
         }
-        let mut message = message;
+        let mut message = super::redact::redact(&message, &self.secrets, &self.hidden);
         if message.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
             while !message.is_char_boundary(cut) {

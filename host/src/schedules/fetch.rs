@@ -11,6 +11,55 @@ pub enum FetchError {
     Http { host: String, reason: String },
     #[error("{host} answered HTTP {status}")]
     Status { host: String, status: u16 },
+    #[error("{host}: the answer is larger than {limit} bytes (limits.max_response_bytes)")]
+    TooLarge { host: String, limit: usize },
+}
+
+/// An answer's body, read no further than `limit` bytes.
+pub async fn body_within(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Why [`body_within`] gave no body.
+#[derive(Debug)]
+pub enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// A capped body as text (exports are UTF-8; a stray byte does not lose the rest).
+async fn text_within(
+    response: reqwest::Response,
+    limit: usize,
+    host: &str,
+) -> Result<String, FetchError> {
+    match body_within(response, limit).await {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(BodyError::TooLarge) => Err(FetchError::TooLarge {
+            host: host.to_owned(),
+            limit,
+        }),
+        Err(BodyError::Read(err)) => Err(FetchError::Http {
+            host: host.to_owned(),
+            reason: without_url(err),
+        }),
+    }
 }
 
 /// The URL without its query, for logs (the query holds the export token).
@@ -42,15 +91,26 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
         })
 }
 
-/// Reads `source`: a path, or an http(s) URL fetched with `client`.
-pub async fn read(source: &str, client: &reqwest::Client) -> Result<String, FetchError> {
+/// Reads `source`: a path, or an http(s) URL fetched with `client`; at most `limit`
+/// bytes either way.
+pub async fn read(
+    source: &str,
+    client: &reqwest::Client,
+    limit: usize,
+) -> Result<String, FetchError> {
     if !(source.starts_with("http://") || source.starts_with("https://")) {
-        return tokio::fs::read_to_string(source)
-            .await
-            .map_err(|err| FetchError::File {
-                path: source.to_owned(),
-                reason: err.to_string(),
+        let file_error = |err: std::io::Error| FetchError::File {
+            path: source.to_owned(),
+            reason: err.to_string(),
+        };
+        let size = tokio::fs::metadata(source).await.map_err(file_error)?.len();
+        if size > limit as u64 {
+            return Err(FetchError::TooLarge {
+                host: source.to_owned(),
+                limit,
             });
+        }
+        return tokio::fs::read_to_string(source).await.map_err(file_error);
     }
     let host = redacted(source);
     let response = client
@@ -67,10 +127,7 @@ pub async fn read(source: &str, client: &reqwest::Client) -> Result<String, Fetc
     if !(200..300).contains(&status) {
         return Err(FetchError::Status { host, status });
     }
-    response.text().await.map_err(|err| FetchError::Http {
-        host,
-        reason: without_url(err),
-    })
+    text_within(response, limit, &host).await
 }
 
 /// What a conditional GET found.
@@ -89,6 +146,7 @@ pub async fn conditional_get(
     url: &str,
     etag: Option<&str>,
     last_modified: Option<&str>,
+    limit: usize,
 ) -> Result<Fetched, FetchError> {
     let host = redacted(url);
     let mut request = client.get(url);
@@ -117,10 +175,7 @@ pub async fn conditional_get(
             .map(str::to_owned)
     };
     let (etag, last_modified) = (header("etag"), header("last-modified"));
-    let text = response.text().await.map_err(|err| FetchError::Http {
-        host,
-        reason: without_url(err),
-    })?;
+    let text = text_within(response, limit, &host).await?;
     Ok(Fetched::Body {
         text,
         etag,

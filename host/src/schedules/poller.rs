@@ -183,6 +183,7 @@ impl Poller {
             &url,
             state.etag.as_deref(),
             state.last_modified.as_deref(),
+            self.config().limits.max_response_bytes,
         )
         .await
         .map_err(|err| ("fetch_error", err.to_string()))?;
@@ -301,7 +302,7 @@ impl Poller {
         user: Option<&User>,
     ) -> Option<NewNotification> {
         let mut payload = serde_json::json!({
-            "source": "schedule",
+            "source": crate::delivery::CALLBACK_SOURCE,
             "schedule": change.schedule,
             "event": change.event.as_str(),
             "at": change.at().to_rfc3339(),

@@ -41,12 +41,22 @@ pub enum Settlement<'a> {
     },
 }
 
+/// How far a notification may be retried: `delivery.max_attempts` and
+/// `delivery.max_age`, which also bound rounds that never settled.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryBudget {
+    pub max_attempts: i32,
+    pub max_age: std::time::Duration,
+}
+
 /// A notification claimed for one delivery round.
 #[derive(Debug, Clone, Copy)]
 pub struct Claim {
     pub id: Uuid,
-    /// 1 on the first round.
+    /// 1 on the first round; also the claim's fencing token.
     pub attempt: i32,
+    /// When the claim was asked for: its lease runs at least this long from here.
+    pub leased_at: std::time::Instant,
 }
 
 pub struct NewAttempt<'a> {
@@ -68,23 +78,56 @@ impl Store {
         id: Uuid,
         owner: &str,
         lease: std::time::Duration,
+        budget: RetryBudget,
     ) -> Result<Option<Claim>, StoreError> {
         let client = self.client().await?;
+        let leased_at = std::time::Instant::now();
         let row = client
             .query_opt_cached(
                 "UPDATE notifications
                  SET status = 'delivering', attempts = attempts + 1, lease_owner = $2,
                      lease_until = now() + make_interval(secs => $3), updated_at = now()
                  WHERE id = $1 AND (status IN ('pending', 'failed')
-                                    OR (status = 'delivering' AND lease_until < now()))
+                                    OR (status = 'delivering' AND lease_until < now()
+                                        AND attempts - retry_base_attempts < $4
+                                        AND coalesce(retry_requested_at, created_at)
+                                            > now() - make_interval(secs => $5)))
                  RETURNING attempts",
-                &[&id, &owner, &lease.as_secs_f64()],
+                &[
+                    &id,
+                    &owner,
+                    &lease.as_secs_f64(),
+                    &budget.max_attempts,
+                    &budget.max_age.as_secs_f64(),
+                ],
             )
             .await?;
         Ok(row.map(|row| Claim {
             id,
             attempt: row.get(0),
+            leased_at,
         }))
+    }
+
+    /// Ends, as dead, the rounds whose lease ran out without a settle and whose budget
+    /// is spent: a notification whose round kills the process (a poison pill) would
+    /// otherwise be claimed again, and kill again, forever.
+    pub async fn bury_exhausted(&self, budget: RetryBudget) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .execute_cached(
+                "UPDATE notifications
+                 SET status = 'dead', lease_owner = NULL, lease_until = NULL, updated_at = now(),
+                     last_error = 'gave up: its delivery round never finished (the replica \
+                                   holding it stopped or crashed) and the retry budget is spent'
+                                  || coalesce('; last error: ' || last_error, '')
+                 WHERE status = 'delivering' AND lease_until < now()
+                   AND (attempts - retry_base_attempts >= $1
+                        OR coalesce(retry_requested_at, created_at)
+                           <= now() - make_interval(secs => $2))",
+                &[&budget.max_attempts, &budget.max_age.as_secs_f64()],
+            )
+            .await?)
     }
 
     /// Claims up to `limit` due notifications: pending or failed ones whose time has come,
@@ -96,6 +139,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Claim>, StoreError> {
         let client = self.client().await?;
+        let leased_at = std::time::Instant::now();
         let rows = client
             .query_cached(
                 "UPDATE notifications n
@@ -117,14 +161,17 @@ impl Store {
             .map(|row| Claim {
                 id: row.get(0),
                 attempt: row.get(1),
+                leased_at,
             })
             .collect())
     }
 
-    /// Extends our lease before a plugin call; false when it is no longer ours.
+    /// Extends the lease of `claim` before a plugin call; false when it is no longer
+    /// ours. The attempt number fences it: a later claim of the same notification, even
+    /// by this replica, makes the earlier round's renewals and settles fail.
     pub async fn renew_lease(
         &self,
-        id: Uuid,
+        claim: Claim,
         owner: &str,
         lease: std::time::Duration,
     ) -> Result<bool, StoreError> {
@@ -132,8 +179,8 @@ impl Store {
         let updated = client
             .execute_cached(
                 "UPDATE notifications SET lease_until = now() + make_interval(secs => $3)
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'",
-                &[&id, &owner, &lease.as_secs_f64()],
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'delivering' AND attempts = $4",
+                &[&claim.id, &owner, &lease.as_secs_f64(), &claim.attempt],
             )
             .await?;
         Ok(updated == 1)
@@ -180,7 +227,7 @@ impl Store {
         }
     }
 
-    pub async fn record_attempt(&self, attempt: NewAttempt<'_>) -> Result<(), StoreError> {
+    pub async fn record_attempt(&self, attempt: &NewAttempt<'_>) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
             .execute_cached(
@@ -244,30 +291,33 @@ impl Store {
     /// stands. False when the lease was no longer ours (another replica took over).
     pub async fn settle_notification(
         &self,
-        id: Uuid,
+        claim: Claim,
         owner: &str,
         settlement: Settlement<'_>,
     ) -> Result<bool, StoreError> {
         let client = self.client().await?;
+        let id = claim.id;
         let release = "lease_owner = NULL, lease_until = NULL, updated_at = now()";
-        let mine = "id = $1 AND lease_owner = $2 AND status = 'delivering'";
+        // The attempt number ($3) is the fencing token (see `renew_lease`).
+        let mine = "id = $1 AND lease_owner = $2 AND status = 'delivering' AND attempts = $3";
+        let attempt = claim.attempt;
         let updated = match settlement {
             Settlement::Delivered { by } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'delivered', delivered_by = $3, delivered_at = now(), last_error = NULL, {release} WHERE {mine}"),
-                &[&id, &owner, &by],
+                &format!("UPDATE notifications SET status = 'delivered', delivered_by = $4, delivered_at = now(), last_error = NULL, {release} WHERE {mine}"),
+                &[&id, &owner, &attempt, &by],
             ).await?,
             Settlement::Retry { error, retry_at } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'failed', last_error = $3, next_attempt_at = $4, {release} WHERE {mine}"),
-                &[&id, &owner, &error, &retry_at],
+                &format!("UPDATE notifications SET status = 'failed', last_error = $4, next_attempt_at = $5, {release} WHERE {mine}"),
+                &[&id, &owner, &attempt, &error, &retry_at],
             ).await?,
             Settlement::Dead { error } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'dead', last_error = $3, {release} WHERE {mine}"),
-                &[&id, &owner, &error],
+                &format!("UPDATE notifications SET status = 'dead', last_error = $4, {release} WHERE {mine}"),
+                &[&id, &owner, &attempt, &error],
             ).await?,
             // The claim counted an attempt that never happened: take it back.
             Settlement::Unclaim { reason, retry_at } => client.execute_cached(
-                &format!("UPDATE notifications SET status = CASE WHEN attempts - 1 > retry_base_attempts THEN 'failed' ELSE 'pending' END, attempts = attempts - 1, last_error = $3, next_attempt_at = $4, {release} WHERE {mine}"),
-                &[&id, &owner, &reason, &retry_at],
+                &format!("UPDATE notifications SET status = CASE WHEN attempts - 1 > retry_base_attempts THEN 'failed' ELSE 'pending' END, attempts = attempts - 1, last_error = $4, next_attempt_at = $5, {release} WHERE {mine}"),
+                &[&id, &owner, &attempt, &reason, &retry_at],
             ).await?,
         };
         Ok(updated == 1)

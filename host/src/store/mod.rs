@@ -2,6 +2,7 @@
 //! here, so any number of replicas can serve side by side.
 
 pub mod attempts;
+mod auth_failures;
 mod cached;
 mod error;
 pub mod integrations;

@@ -344,7 +344,8 @@ impl Store {
                     "SELECT {COLUMNS} FROM users WHERE {filter}
                      ORDER BY created_at, id LIMIT $2 OFFSET $3"
                 ),
-                &[&role_names, &per_page, &((page - 1) * per_page)],
+                // Saturating: a page past any that can exist is an empty one, not an overflow.
+                &[&role_names, &per_page, &(page - 1).saturating_mul(per_page)],
             )
             .await?;
         Ok(UserPage {

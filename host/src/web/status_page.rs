@@ -10,6 +10,7 @@ use super::layout::{self, notice, page, when, Page};
 use super::{heartbeat_page, is_https, posted, secret, session};
 use crate::api::auth::admin_token_matches;
 use crate::api::state::AppState;
+use crate::api::throttle::{self, Surface};
 use crate::phone::mask_in_text;
 use crate::store::notifications::NotificationFilter;
 use crate::store::StoreError;
@@ -68,6 +69,7 @@ fn login_page(status: StatusCode, token: &str, error: Option<&str>) -> Page {
 }
 
 pub async fn login(state: &AppState, request: Request<Incoming>) -> Page {
+    let client = throttle::client_of(&request);
     let form = match posted(state, request).await {
         Ok(form) => form,
         Err(page) => return page,
@@ -84,10 +86,28 @@ pub async fn login(state: &AppState, request: Request<Incoming>) -> Page {
             "The form has expired. Sign in again.",
         );
     }
+    match throttle::blocked(&state.store, &client, Surface::Login).await {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::warn!(%client, "status page: sign-in refused, too many failed tokens from this address");
+            return retry(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-ins from your address. Try again later.",
+            );
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "status page: sign-in refused, the database is unavailable");
+            return retry(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unavailable. Try again shortly.",
+            );
+        }
+    }
     let app = state.config().app.clone();
     let given = form.field("token").unwrap_or_default().trim();
     if !admin_token_matches(given, &app) {
-        tracing::warn!("status page: sign-in refused, wrong admin token");
+        tracing::warn!(%client, "status page: sign-in refused, wrong admin token");
+        throttle::failed(&state.store, &client, Surface::Login).await;
         return retry(StatusCode::FORBIDDEN, "That is not the admin token.");
     }
     if !secure {
@@ -161,7 +181,11 @@ async fn database_section(state: &AppState) -> Markup {
     let (size, idle, max) = state.store.pool_status();
     match state.store.schema_version().await {
         Ok(version) => {
-            let counts = state.store.notification_counts().await.unwrap_or_default();
+            let counts = state
+                .store
+                .notification_counts(crate::metrics::QUEUE_COUNT_CAP)
+                .await
+                .unwrap_or_default();
             let oldest = state.store.oldest_undelivered_age().await.ok().flatten();
             html! {
                 div.card {

@@ -240,14 +240,22 @@ async fn a_dead_notification_is_queued_again_from_the_command_line() {
         .await
         .unwrap();
     let claim = store
-        .claim_notification(id, "test-owner", std::time::Duration::from_secs(60))
+        .claim_notification(
+            id,
+            "test-owner",
+            std::time::Duration::from_secs(60),
+            emu_oncall::store::attempts::RetryBudget {
+                max_attempts: 10,
+                max_age: std::time::Duration::from_secs(3600),
+            },
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(claim.attempt, 1);
     assert!(store
         .settle_notification(
-            id,
+            claim,
             "test-owner",
             Settlement::Dead {
                 error: "provider gone"
@@ -279,7 +287,7 @@ async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
     ));
     let plugins = common::plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
     let base = format!(
-        "[app]\nauth_token = \"engine\"\nplugins_dir = {:?}\nplugin_cache_dir = \"\"\n\
+        "[app]\nauth_token = \"engine-token-0123456789abcdef\"\nplugins_dir = {:?}\nplugin_cache_dir = \"\"\n\
          [plugin.webhook]\nurl = \"http://127.0.0.1:9/hook\"\nallowed_hosts = [\"127.0.0.1\"]\n\
          [grafana.oncall.schedules.primary]\nical_url = \"{}/export.ics?token=SECRET\"\n",
         plugins.path().display(),
@@ -302,7 +310,7 @@ async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
     assert_eq!(code, Some(0), "{report}");
     for line in [
         "ok    configuration",
-        "ok    engine token",
+        "ok    tokens",
         "ok    database",
         "ok    plugin webhook",
         "ok    schedule primary",
@@ -343,7 +351,10 @@ async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
     let output = Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
         .args(["--db-url", "postgres://nobody@127.0.0.1:1/none", "check"])
         .env_remove("EMU_ONCALL_CONFIG")
-        .env("EMU_ONCALL_APP__AUTH_TOKEN", "engine")
+        .env(
+            "EMU_ONCALL_APP__AUTH_TOKEN",
+            "engine-token-0123456789abcdef",
+        )
         .env("EMU_ONCALL_APP__PLUGINS_DIR", plugins.path())
         .env("EMU_ONCALL_PLUGIN__WEBHOOK__URL", "http://127.0.0.1:9/hook")
         .env(

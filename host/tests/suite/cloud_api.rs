@@ -39,7 +39,7 @@ async fn info_answers_the_token_check_with_a_base_url() {
     let (status, body) = raw_request(
         server.addr,
         "GET /api/v1/info/ HTTP/1.1\r\nHost: emu:8880\r\nUser-Agent: python-requests/2.32.4\r\n\
-         Accept: */*\r\nAUTHORIZATION: test-cloud-token\r\nConnection: close\r\n\r\n",
+         Accept: */*\r\nAUTHORIZATION: test-cloud-token-0123456789\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -98,10 +98,10 @@ async fn every_authenticated_route_refuses_wrong_and_missing_tokens() {
     ];
     for (method, path) in routes {
         for token in [
-            Some("wrong-test-cloud-token"),
+            Some("wrong-test-cloud-token-0123456789"),
             Some(""),
             None,
-            Some("Bearer test-cloud-token"),
+            Some("Bearer test-cloud-token-0123456789"),
         ] {
             let mut request =
                 client().request(method.parse().unwrap(), format!("{}{path}", server.base));
@@ -126,12 +126,24 @@ async fn every_authenticated_route_refuses_wrong_and_missing_tokens() {
 
 #[tokio::test]
 async fn tokens_are_trimmed_and_any_listed_token_works() {
-    let server = start_server(&[("EMU_ONCALL_APP__AUTH_TOKEN", "old-token, new-token")]).await;
-    for token in [" old-token ", "new-token\t"] {
+    let server = start_server(&[(
+        "EMU_ONCALL_APP__AUTH_TOKEN",
+        "old-token-0123456789abcdef, new-token-0123456789abcdef",
+    )])
+    .await;
+    for token in [
+        " old-token-0123456789abcdef ",
+        "new-token-0123456789abcdef\t",
+    ] {
         let (status, _) = get_json(&server, "/api/v1/info/", Some(token)).await;
         assert_eq!(status, 200, "{token:?}");
     }
-    let (status, _) = get_json(&server, "/api/v1/info/", Some("test-cloud-token")).await;
+    let (status, _) = get_json(
+        &server,
+        "/api/v1/info/",
+        Some("test-cloud-token-0123456789"),
+    )
+    .await;
     assert_eq!(status, 403);
 }
 
@@ -199,7 +211,7 @@ async fn bulk_user_sync_marks_users_with_a_phone_as_verified() {
     let (status, body) = raw_request(
         server.addr,
         "GET /api/v1/users?page=1&short=true&roles=0&roles=1 HTTP/1.1\r\nHost: emu\r\n\
-         AUTHORIZATION: test-cloud-token\r\nConnection: close\r\n\r\n",
+         AUTHORIZATION: test-cloud-token-0123456789\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -310,7 +322,7 @@ async fn single_user_sync_matches_a_raw_plus_email_case_insensitively() {
     let (status, body) = raw_request(
         server.addr,
         "GET /api/v1/users/?email=alice+oncall@example.com&roles=0&roles=1&short=true HTTP/1.1\r\n\
-         Host: emu\r\nAUTHORIZATION: test-cloud-token\r\nConnection: close\r\n\r\n",
+         Host: emu\r\nAUTHORIZATION: test-cloud-token-0123456789\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -629,7 +641,8 @@ async fn push_relay_stores_the_push_for_the_user_with_that_device() {
     assert_eq!(stored[0].channel.as_str(), "push");
     assert_eq!(stored[0].user_id.as_deref(), Some(alice.id.as_str()));
     assert_eq!(stored[0].message, "Test push");
-    assert_eq!(stored[0].payload, message);
+    assert_eq!(stored[0].payload["push"], message);
+    assert_eq!(stored[0].payload["source"], json!("engine"));
 }
 
 #[tokio::test]

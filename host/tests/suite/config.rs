@@ -51,7 +51,7 @@ fn layers_apply_in_order_file_env_flags() {
         [app]
         port = 9000
         hostname = "https://from-file.example.com"
-        auth_token = "file-token"
+        auth_token = "file-token-0123456789abcdef"
         log_level = "warn"
         [db]
         dbname = "from_file"
@@ -89,7 +89,10 @@ fn layers_apply_in_order_file_env_flags() {
     assert_eq!(config.app.log_level, "debug", "flag beats env");
     assert_eq!(config.db.port, 6543, "env string parsed as a number");
     assert_eq!(config.db.dbname, "from_file");
-    assert_eq!(config.app.auth_token, vec!["file-token".to_owned()]);
+    assert_eq!(
+        config.app.auth_token,
+        vec!["file-token-0123456789abcdef".to_owned()]
+    );
     let telegram = &config.plugin["telegram"];
     assert_eq!(telegram["bot_token"].as_str(), Some("from-env"));
     assert!(telegram["allowed_hosts"].is_array());
@@ -212,7 +215,7 @@ fn the_binary_refuses_to_start_on_config_errors() {
 
 #[test]
 fn check_config_prints_no_secret() {
-    let file = file("[app]\nauth_token = \"super-secret-token\"\nadmin_token = \"admin-secret\"\n[db]\npassword = \"db-secret\"\n");
+    let file = file("[app]\nauth_token = \"super-secret-token-0123456789\"\nadmin_token = \"admin-secret-0123456789abcdef\"\n[db]\npassword = \"db-secret\"\n");
     let output = Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
         .arg("--config")
         .arg(file.path())
@@ -226,7 +229,7 @@ fn check_config_prints_no_secret() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("configuration OK"));
-    for secret in ["super-secret-token", "admin-secret", "db-secret"] {
+    for secret in ["super-secret-token-0123456789", "admin-secret", "db-secret"] {
         assert!(!stdout.contains(secret), "{secret} leaked: {stdout}");
     }
 }

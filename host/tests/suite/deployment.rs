@@ -31,7 +31,9 @@ fn binary_accepts(what: &str, args: &[&str], env: &BTreeMap<String, String>) {
     );
 }
 
-/// `${NAME:-default}` → `default`, as compose expands it with nothing set.
+/// `${NAME:-default}` → `default`, as compose expands it with nothing set;
+/// `${NAME:?why}`, which compose refuses to start without, → the long random value an
+/// operator following the README sets.
 fn compose_default(value: &str) -> String {
     let mut out = String::new();
     let mut rest = value;
@@ -40,11 +42,20 @@ fn compose_default(value: &str) -> String {
         let tail = &rest[at + 2..];
         let end = tail.find('}').expect("closed ${");
         let inner = &tail[..end];
-        out.push_str(inner.split_once(":-").map(|(_, d)| d).unwrap_or(""));
+        match (inner.split_once(":-"), inner.split_once(":?")) {
+            (Some((_, default)), _) => out.push_str(default),
+            (None, Some((name, _))) => out.push_str(&operator_token(name)),
+            (None, None) => {}
+        }
         rest = &tail[end + 1..];
     }
     out.push_str(rest);
     out
+}
+
+/// What `openssl rand -hex 24` would give an operator, told apart by `name`.
+fn operator_token(name: &str) -> String {
+    format!("{name}-0123456789abcdef0123456789abcdef")
 }
 
 struct Dockerfile {
@@ -197,7 +208,30 @@ fn the_dockerfile_builds_what_the_repository_has_and_runs_the_real_binary() {
             .display()
             .to_string(),
     );
+    // The image carries no token: it starts only once the operator sets both, as the
+    // README's `docker run` line does.
+    assert!(!env.keys().any(|key| key.contains("TOKEN")), "{env:?}");
+    binary_refuses("Dockerfile ENV without tokens", &env, "app.auth_token");
+    for key in ["EMU_ONCALL_APP__AUTH_TOKEN", "EMU_ONCALL_APP__ADMIN_TOKEN"] {
+        env.insert(key.to_owned(), operator_token(key));
+    }
     binary_accepts("Dockerfile ENV", &[], &env);
+}
+
+/// `check-config` refuses `env`, naming `key`.
+fn binary_refuses(what: &str, env: &BTreeMap<String, String>, key: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .arg("check-config")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .output()
+        .expect("run emu-oncall");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains(key),
+        "{what}: accepted, or refused without naming {key}: {stderr}"
+    );
 }
 
 fn service<'a>(compose: &'a Yaml, name: &str) -> &'a Yaml {
@@ -254,6 +288,18 @@ fn the_compose_file_wires_the_engine_to_emu_oncall() {
         .collect();
     assert_eq!(ports, vec!["8880:8880"]);
 
+    // Compose refuses to start without both tokens: it has no default for either.
+    let raw = emu["environment"].as_hash().expect("environment");
+    for key in ["EMU_ONCALL_APP__AUTH_TOKEN", "EMU_ONCALL_APP__ADMIN_TOKEN"] {
+        let value = raw
+            .get(&Yaml::String(key.to_owned()))
+            .and_then(Yaml::as_str)
+            .unwrap_or_default();
+        assert!(
+            value.starts_with("${") && value.contains(":?") && !value.contains(":-"),
+            "{key} = {value:?} must be required, with no default"
+        );
+    }
     let mut env = environment(emu);
     assert!(env.contains_key("EMU_ONCALL_APP__AUTH_TOKEN"));
     assert!(env
@@ -397,9 +443,15 @@ async fn the_kubernetes_manifests_run_three_probed_replicas_of_the_real_binary()
     let cache_dir = config["app"]["plugin_cache_dir"]
         .as_str()
         .expect("cache dir");
+    // An emptyDir is world-writable, which the server refuses for native code: the
+    // cache is a directory the server makes (0700) inside the mount.
+    let mount = std::path::Path::new(cache_dir)
+        .parent()
+        .and_then(|parent| parent.to_str())
+        .expect("cache dir has a parent");
     assert!(
-        mounts.contains_key(cache_dir),
-        "the read-only root needs a writable cache"
+        mounts.contains_key(mount),
+        "the read-only root needs a writable mount above the cache"
     );
     let volumes = pod["volumes"].as_vec().expect("volumes");
     for name in mounts.values() {

@@ -111,7 +111,8 @@ async fn a_provider_that_fails_twice_then_recovers_gets_the_page_on_the_third_at
         r#"emu_oncall_delivery_attempts_total{plugin="webhook",outcome="retryable"} 2"#,
         r#"emu_oncall_delivery_attempts_total{plugin="webhook",outcome="delivered"} 1"#,
         r#"emu_oncall_delivery_latency_seconds_count{channel="sms"} 1"#,
-        r#"emu_oncall_notifications_stored{status="delivered"} 1"#,
+        r#"emu_oncall_notifications_stored{status="pending"} 0"#,
+        r#"emu_oncall_notifications_stored{status="failed"} 0"#,
         "emu_oncall_oldest_undelivered_age_seconds 0",
     ] {
         assert!(

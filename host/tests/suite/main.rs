@@ -23,5 +23,6 @@ mod reload;
 mod robustness;
 mod schedule_fixtures;
 mod schedule_tracking;
+mod security;
 mod status_pages;
 mod verification;

@@ -24,8 +24,8 @@ async fn logs_are_json_without_tokens_or_phone_numbers_and_sigterm_stops_cleanly
     let mut config = std::fs::File::create(&config_path).unwrap();
     write!(
         config,
-        "debug = true\n[app]\nport = \"127.0.0.1:{port}\"\nauth_token = \"engine-secret-token\"\n\
-         admin_token = \"admin-secret-token\"\nlog_path = {log_path:?}\n[db]\nurl = {db_url:?}\n"
+        "debug = true\n[app]\nport = \"127.0.0.1:{port}\"\nauth_token = \"engine-secret-token-0123456789\"\n\
+         admin_token = \"admin-secret-token-0123456789\"\nlog_path = {log_path:?}\n[db]\nurl = {db_url:?}\n"
     )
     .unwrap();
     drop(config);
@@ -49,13 +49,13 @@ async fn logs_are_json_without_tokens_or_phone_numbers_and_sigterm_stops_cleanly
     let phone = "+4915112345678";
     let response = client
         .post(format!("{base}/admin/api/v1/users"))
-        .header("Authorization", "Bearer admin-secret-token")
+        .header("Authorization", "Bearer admin-secret-token-0123456789")
         .json(&serde_json::json!({"email": "alice@example.com", "username": "alice", "phone_number": phone}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
-    for token in ["engine-secret-token", "wrong-secret-token"] {
+    for token in ["engine-secret-token-0123456789", "wrong-secret-token"] {
         client
             .post(format!("{base}/api/v1/send_sms"))
             .header("Authorization", token)
@@ -102,9 +102,9 @@ async fn logs_are_json_without_tokens_or_phone_numbers_and_sigterm_stops_cleanly
         "{log}"
     );
     for secret in [
-        "engine-secret-token",
+        "engine-secret-token-0123456789",
         "wrong-secret-token",
-        "admin-secret-token",
+        "admin-secret-token-0123456789",
         phone,
         "15112345678",
     ] {

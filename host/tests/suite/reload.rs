@@ -12,7 +12,7 @@ use emu_oncall::store::users::Role;
 
 fn config(db: &str, plugins: &str, token: &str, hook: &str, extra: &str) -> String {
     format!(
-        "[app]\nauth_token = \"{token}\"\nadmin_token = \"admin-token\"\nplugins_dir = {plugins:?}\n\
+        "[app]\nauth_token = \"{token}\"\nadmin_token = \"admin-token-0123456789abcdef\"\nplugins_dir = {plugins:?}\n\
          plugin_cache_dir = \"\"\n{extra}\n[db]\nurl = {db:?}\n\
          [plugin.webhook]\nurl = \"{hook}\"\nallowed_hosts = [\"127.0.0.1\"]\n"
     )
@@ -45,7 +45,13 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
     let logs = tempfile::tempdir().unwrap();
     let hook = |sink: &Sink| format!("{}/hook", sink.url);
     let server = ServerProcess::start(
-        &config(&db, &plugins_dir, "first-token", &hook(&first_hook), ""),
+        &config(
+            &db,
+            &plugins_dir,
+            "first-token-0123456789abcdef",
+            &hook(&first_hook),
+            "",
+        ),
         logs.path(),
     )
     .await;
@@ -61,28 +67,37 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
     )
     .await;
     let base = server.base.clone();
-    assert_eq!(info_status(&base, "first-token").await, 200);
-    assert_eq!(info_status(&base, "second-token").await, 403);
+    assert_eq!(
+        info_status(&base, "first-token-0123456789abcdef").await,
+        200
+    );
+    assert_eq!(
+        info_status(&base, "second-token-0123456789abcdef").await,
+        403
+    );
 
     // A new token and a new webhook URL, written as an editor does.
     server.rewrite_config(&config(
         &db,
         &plugins_dir,
-        "second-token",
+        "second-token-0123456789abcdef",
         &hook(&second_hook),
         "",
     ));
     assert!(
         eventually_async(Duration::from_secs(10), || async {
-            info_status(&base, "second-token").await == 200
+            info_status(&base, "second-token-0123456789abcdef").await == 200
         })
         .await,
         "the new token never took effect"
     );
-    assert_eq!(info_status(&base, "first-token").await, 403);
+    assert_eq!(
+        info_status(&base, "first-token-0123456789abcdef").await,
+        403
+    );
     let sms = client()
         .post(format!("{base}/api/v1/send_sms"))
-        .header("Authorization", "second-token")
+        .header("Authorization", "second-token-0123456789abcdef")
         .form(&[("email", "alice@example.com"), ("message", "after reload")])
         .send()
         .await
@@ -101,7 +116,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
     server.rewrite_config(&config(
         &db,
         &plugins_dir,
-        "third-token",
+        "third-token-0123456789abcdef",
         &hook(&first_hook),
         "tpyo = 1",
     ));
@@ -112,13 +127,25 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
         .await
     );
     assert!(log_has(logs.path(), "app.tpyo"));
-    assert_eq!(info_status(&base, "second-token").await, 200);
-    assert_eq!(info_status(&base, "third-token").await, 403);
+    assert_eq!(
+        info_status(&base, "second-token-0123456789abcdef").await,
+        200
+    );
+    assert_eq!(
+        info_status(&base, "third-token-0123456789abcdef").await,
+        403
+    );
 
     // SIGHUP reads the file again (and no longer ends the process); a key read only at
     // start-up is named and kept.
-    let fixed = config(&db, &plugins_dir, "third-token", &hook(&first_hook), "")
-        .replace("[db]\n", "[db]\npool_size = 3\n");
+    let fixed = config(
+        &db,
+        &plugins_dir,
+        "third-token-0123456789abcdef",
+        &hook(&first_hook),
+        "",
+    )
+    .replace("[db]\n", "[db]\npool_size = 3\n");
     let aside = server.config_path().with_extension("toml.sighup");
     let port = base.rsplit(':').next().unwrap().to_owned();
     std::fs::write(
@@ -130,7 +157,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
     server.signal("-HUP");
     assert!(
         eventually_async(Duration::from_secs(10), || async {
-            info_status(&base, "third-token").await == 200
+            info_status(&base, "third-token-0123456789abcdef").await == 200
         })
         .await
     );
@@ -149,7 +176,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
         "no reload logged for SIGHUP"
     );
     assert_eq!(
-        info_status(&base, "third-token").await,
+        info_status(&base, "third-token-0123456789abcdef").await,
         200,
         "SIGHUP ended the server"
     );

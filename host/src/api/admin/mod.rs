@@ -9,9 +9,20 @@ use hyper::{Method, Request};
 use super::auth;
 use super::response::{ApiError, ApiResult};
 use super::state::AppState;
+use super::throttle::{self, Surface};
 
 pub async fn dispatch(state: &AppState, request: Request<Incoming>, path: &[&str]) -> ApiResult {
-    auth::check_admin(request.headers(), &state.config().app)?;
+    let client = throttle::client_of(&request);
+    if throttle::blocked(&state.store, &client, Surface::Admin).await? {
+        tracing::warn!(%client, "admin API: refused, too many failed tokens from this address");
+        return Err(ApiError::TooManyAttempts);
+    }
+    if let Err(err) = auth::check_admin(request.headers(), &state.config().app) {
+        if matches!(err, ApiError::InvalidToken) {
+            throttle::failed(&state.store, &client, Surface::Admin).await;
+        }
+        return Err(err);
+    }
     let method = request.method().clone();
     match (path, method) {
         (["users"], Method::GET) => users::list(state).await,

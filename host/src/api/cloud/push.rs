@@ -8,6 +8,7 @@ use crate::api::auth;
 use crate::api::request::read_body;
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
+use crate::delivery::PUSH_PAYLOAD_KEY;
 use crate::store::notifications::{Channel, NewNotification};
 use crate::store::users::User;
 
@@ -102,7 +103,12 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
                 user_id: user.as_ref().map(|user| user.id.clone()),
                 recipient_email: user.as_ref().map(|user| user.email.clone()),
                 message: text.clone(),
-                payload: Value::Object(message.clone()),
+                // Under a key of its own: the engine's JSON must never be read as the
+                // host's own fields (`source`, `transport`) of a notification.
+                payload: serde_json::json!({
+                    "source": "engine",
+                    PUSH_PAYLOAD_KEY: Value::Object(message.clone()),
+                }),
             })
             .await?;
         tracing::info!(

@@ -18,8 +18,8 @@ use emu_oncall::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
-pub const ENGINE_TOKEN: &str = "test-cloud-token";
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ENGINE_TOKEN: &str = "test-cloud-token-0123456789";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// The server under test; stops when dropped.
 pub struct TestServer {

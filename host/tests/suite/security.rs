@@ -1,0 +1,944 @@
+//! The attacks and faults SECURITY.md lists, each shown failing against the server.
+
+use std::time::Duration;
+
+use crate::common;
+
+use common::sink::Sink;
+use common::*;
+use emu_oncall::store::notifications::NotificationFilter;
+use serde_json::json;
+
+/// A push whose JSON carries the fields of a schedule callback is a push: it reaches no
+/// schedule's callback URL (whose token would make the body a forged alert).
+#[tokio::test]
+async fn a_push_cannot_pose_as_a_schedule_callback() {
+    let hooks = Sink::start().await;
+    let callback_url = format!("{}/integrations/v1/formatted_webhook/HOOKTOKEN/", hooks.url);
+    let feed = Sink::start().await;
+    let server = start_server(&[
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__ICAL_URL",
+            &format!("{}/export.ics", feed.url),
+        ),
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__TRANSPORT",
+            "callback",
+        ),
+        (
+            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__CALLBACK_URL",
+            &callback_url,
+        ),
+    ])
+    .await;
+    let forged = json!({
+        "token": "device",
+        "data": {"title": "pwned"},
+        "source": "schedule",
+        "transport": "callback",
+        "schedule": "primary",
+        "callback": {"alert_uid": "forged", "title": "Forged alert", "state": "alerting"},
+    });
+    let response = client()
+        .post(format!("{}/mobile_app/v1/fcm_relay", server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .json(&forged)
+        .send()
+        .await
+        .expect("push relay answers");
+    assert_eq!(response.status().as_u16(), 200);
+    // The first round runs before the answer; with no push plugin it can only wait.
+    let store = &server.store;
+    let settled = eventually_async(Duration::from_secs(10), || async {
+        let listed = store
+            .list_notifications(&NotificationFilter {
+                limit: 10,
+                ..NotificationFilter::default()
+            })
+            .await
+            .expect("list");
+        listed.len() == 1 && (listed[0].last_error.is_some() || listed[0].delivered_by.is_some())
+    })
+    .await;
+    assert!(settled, "the push's first round ended");
+    let listed = store
+        .list_notifications(&NotificationFilter {
+            limit: 10,
+            ..NotificationFilter::default()
+        })
+        .await
+        .expect("list");
+    assert_ne!(listed[0].delivered_by.as_deref(), Some("callback"));
+    assert!(
+        hooks.requests().is_empty(),
+        "the forged body reached the callback URL: {:?}",
+        hooks
+            .requests()
+            .iter()
+            .map(|r| r.text())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// `serve` starts with no token from the examples, and no short one unless told to.
+#[tokio::test]
+async fn serve_refuses_published_and_short_tokens() {
+    let db = fresh_database().await;
+    for (key, token) in [
+        ("EMU_ONCALL_APP__AUTH_TOKEN", "example-token-change-me"),
+        (
+            "EMU_ONCALL_APP__ADMIN_TOKEN",
+            "example-admin-token-change-me",
+        ),
+        ("EMU_ONCALL_APP__AUTH_TOKEN", "compose-cloud-token"),
+        ("EMU_ONCALL_APP__ADMIN_TOKEN", "compose-admin-token"),
+        ("EMU_ONCALL_APP__AUTH_TOKEN", "short-but-secret"),
+    ] {
+        let config = test_config(&db, &[(key, token)]);
+        let refused = match emu_oncall::app::prepare(config).await {
+            Ok(_) => panic!("{key}={token} was accepted"),
+            Err(err) => format!("{err:#}"),
+        };
+        let name = key
+            .trim_start_matches("EMU_ONCALL_")
+            .replace("__", ".")
+            .to_lowercase();
+        assert!(refused.contains(&name), "{refused}");
+    }
+    // Published tokens stay refused with the switch; short ones are then accepted.
+    let config = test_config(
+        &db,
+        &[
+            ("EMU_ONCALL_APP__ALLOW_WEAK_TOKENS", "true"),
+            ("EMU_ONCALL_APP__AUTH_TOKEN", "example-token-change-me"),
+        ],
+    );
+    assert!(emu_oncall::app::prepare(config).await.is_err());
+    let server = start_server_on(
+        &db,
+        &[
+            ("EMU_ONCALL_APP__ALLOW_WEAK_TOKENS", "true"),
+            ("EMU_ONCALL_APP__AUTH_TOKEN", "short-but-secret"),
+        ],
+    )
+    .await;
+    let (status, _) = post_form(&server, "/api/v1/send_sms", Some("short-but-secret"), "").await;
+    assert_eq!(status, 400, "the short token is accepted (the form is not)");
+}
+
+/// Every token the examples and docs spell out is one `serve` refuses.
+#[test]
+fn every_token_in_the_examples_is_refused() {
+    let mut files = vec![
+        repository().join("README.md"),
+        repository().join("Dockerfile"),
+    ];
+    let mut folders = vec![repository().join("examples")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("examples folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let assignment = token_values(&["auth_token", "admin_token", "AUTH_TOKEN", "ADMIN_TOKEN"]);
+    let mut seen = 0;
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for line in text.lines() {
+            for value in assignment(line) {
+                seen += 1;
+                let refused = emu_oncall::config::tokens::EXAMPLE_TOKENS
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(&value));
+                assert!(
+                    refused,
+                    "{}: token {value:?} is published but not in config::tokens::EXAMPLE_TOKENS",
+                    file.display()
+                );
+            }
+        }
+    }
+    // The scan reads something: plugin settings also name their tokens `auth_token`.
+    assert!(seen > 0, "no token assignment found in the examples");
+}
+
+/// The literal values given to any of `keys` on a line: `key = "v"`, `key: v`,
+/// `KEY=v`, `${KEY:-v}`. Placeholders (`…`, `...`, `$(…)`, `${…:?…}`) are not values.
+fn token_values(keys: &[&'static str]) -> impl Fn(&str) -> Vec<String> {
+    let keys = keys.to_vec();
+    move |line: &str| {
+        let mut values = Vec::new();
+        for key in &keys {
+            let mut rest = line;
+            while let Some(at) = rest.find(key) {
+                rest = &rest[at + key.len()..];
+                let after = rest.trim_start_matches([' ', '"']);
+                let Some(after) = after.strip_prefix('=').or_else(|| after.strip_prefix(':'))
+                else {
+                    continue;
+                };
+                let mut value = after.trim_start();
+                // ${VAR:-default} in compose files: the default is the published value.
+                if let Some(inner) = value.strip_prefix("${") {
+                    match inner.split_once(":-") {
+                        Some((_, default)) => value = default,
+                        None => continue,
+                    }
+                }
+                let value: String = value
+                    .trim_start_matches(['"', '\''])
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+                    .collect();
+                if !value.is_empty() {
+                    values.push(value);
+                }
+            }
+        }
+        values
+    }
+}
+
+/// Runs `sql` on the test's database, as a fault injector would.
+async fn execute(db_url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(connection);
+    client
+        .batch_execute(sql)
+        .await
+        .expect("fault injection SQL");
+}
+
+async fn notification_status(server: &TestServer, id: uuid::Uuid) -> Option<String> {
+    server
+        .store
+        .get_notification(id)
+        .await
+        .expect("read notification")
+        .map(|found| found.status.as_str().to_owned())
+}
+
+async fn all_notifications(
+    server: &TestServer,
+) -> Vec<emu_oncall::store::notifications::Notification> {
+    server
+        .store
+        .list_notifications(&NotificationFilter {
+            limit: 100,
+            ..NotificationFilter::default()
+        })
+        .await
+        .expect("list")
+}
+
+/// Three rounds queue for one sandbox slot behind a provider that takes 2 s, under a
+/// 3 s lease: the third waits 4 s. Its lease is kept while it waits, and the claim's
+/// attempt number fences it, so no round is taken over and sent again.
+#[tokio::test]
+async fn rounds_waiting_for_a_sandbox_slot_are_delivered_exactly_once() {
+    let hooks = common::webhook::with_webhook(
+        None,
+        &[
+            ("EMU_ONCALL_SANDBOX__MAX_CONCURRENT", "1"),
+            ("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "2500"),
+            ("EMU_ONCALL_DELIVERY__LEASE", "3s"),
+        ],
+    )
+    .await;
+    let server = &hooks.server;
+    hooks.sink.delay(Duration::from_secs(2));
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915112345678"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let pages: Vec<String> = (0..3).map(|i| format!("page {i}")).collect();
+    let answers = futures::future::join_all(
+        pages
+            .iter()
+            .map(|page| send_sms(server, "alice@example.com", page)),
+    )
+    .await;
+    assert!(
+        answers.iter().all(|(status, _)| *status == 200),
+        "{answers:?}"
+    );
+    let delivered = eventually_async(Duration::from_secs(30), || async {
+        let listed = all_notifications(server).await;
+        listed.len() == 3 && listed.iter().all(|n| n.status.as_str() == "delivered")
+    })
+    .await;
+    assert!(delivered, "{:?}", all_notifications(server).await);
+    let mut texts: Vec<String> = hooks
+        .sink
+        .requests()
+        .iter()
+        .map(|request| {
+            request.json()["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    texts.sort();
+    assert_eq!(texts, vec!["page 0", "page 1", "page 2"], "each page once");
+    for notification in all_notifications(server).await {
+        let attempts = server
+            .store
+            .attempts(notification.id)
+            .await
+            .expect("attempts");
+        let delivered = attempts.iter().filter(|a| a.outcome == "delivered").count();
+        assert_eq!(delivered, 1, "{attempts:?}");
+    }
+}
+
+/// The provider took the page; writing its attempt row fails. The notification is
+/// delivered all the same and never sent again.
+#[tokio::test]
+async fn a_failure_to_record_the_attempt_does_not_send_the_page_again() {
+    let hooks = common::webhook::with_webhook(None, &[]).await;
+    let server = &hooks.server;
+    execute(
+        &server.db_url,
+        "CREATE SEQUENCE attempt_row_failures;
+         CREATE FUNCTION fail_first_attempt_row() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF nextval('attempt_row_failures') = 1 THEN
+             RAISE EXCEPTION 'injected: cannot write the attempt row';
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER fail_first_attempt_row BEFORE INSERT ON delivery_attempts
+           FOR EACH ROW EXECUTE FUNCTION fail_first_attempt_row();",
+    )
+    .await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915112345678"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let (status, _) = send_sms(server, "alice@example.com", "disk full").await;
+    assert_eq!(status, 200);
+    let id = all_notifications(server).await[0].id;
+    let delivered = eventually_async(Duration::from_secs(10), || async {
+        notification_status(server, id).await.as_deref() == Some("delivered")
+    })
+    .await;
+    assert!(delivered, "{:?}", all_notifications(server).await);
+    assert_eq!(hooks.sink.requests().len(), 1);
+}
+
+/// A round that never settles (its replica died mid-call) is claimed again only while
+/// the retry budget lasts: a notification that kills every replica that takes it ends
+/// dead, not claimed forever.
+#[tokio::test]
+async fn a_round_that_never_settles_is_not_claimed_past_its_budget() {
+    let hooks =
+        common::webhook::with_webhook(None, &[("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "3")]).await;
+    let server = &hooks.server;
+    let spent = uuid::Uuid::new_v4();
+    let too_old = uuid::Uuid::new_v4();
+    let within = uuid::Uuid::new_v4();
+    execute(
+        &server.db_url,
+        &format!(
+            "INSERT INTO notifications (id, channel, recipient_email, message, status, attempts,
+                                        lease_owner, lease_until, created_at)
+             VALUES ('{spent}', 'test', 'a@example.com', 'poison', 'delivering', 3,
+                     'crashed-replica', now() - interval '1 second', now()),
+                    ('{too_old}', 'test', 'a@example.com', 'old poison', 'delivering', 1,
+                     'crashed-replica', now() - interval '1 second', now() - interval '2 hours'),
+                    ('{within}', 'test', 'a@example.com', 'retried', 'delivering', 2,
+                     'crashed-replica', now() - interval '1 second', now());"
+        ),
+    )
+    .await;
+    let ended = eventually_async(Duration::from_secs(10), || async {
+        notification_status(server, spent).await.as_deref() == Some("dead")
+            && notification_status(server, too_old).await.as_deref() == Some("dead")
+            && notification_status(server, within).await.as_deref() == Some("delivered")
+    })
+    .await;
+    assert!(ended, "{:?}", all_notifications(server).await);
+    let poison = server.store.get_notification(spent).await.unwrap().unwrap();
+    assert!(
+        poison
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("never finished"),
+        "{poison:?}"
+    );
+    let sent: Vec<String> = hooks
+        .sink
+        .requests()
+        .iter()
+        .map(|request| {
+            request.json()["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(sent, vec!["retried"]);
+}
+
+/// A reload whose new live keys break a rule together with the start-up keys the server
+/// keeps running with is refused: here a lease no longer longer than the plugin timeout.
+#[tokio::test]
+async fn a_reload_is_checked_with_the_start_up_keys_it_keeps() {
+    use emu_oncall::config::{ConfigSource, Overrides, SharedConfig};
+    let folder = tempfile::tempdir().expect("config folder");
+    let file = folder.path().join("emu-oncall.toml");
+    let write = |sandbox_timeout_ms: u64, lease: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "[app]\nauth_token = \"{ENGINE_TOKEN}\"\nplugins_dir = \"\"\nplugin_cache_dir = \"\"\n\
+                 [sandbox]\ntimeout_ms = {sandbox_timeout_ms}\n[delivery]\nlease = \"{lease}\"\n"
+            ),
+        )
+        .expect("write config");
+    };
+    write(10_000, "60s");
+    let source = ConfigSource {
+        file: Some(file.clone()),
+        env: Vec::new(),
+        overrides: Overrides::default(),
+    };
+    let running = source.load().expect("the first file is valid");
+    let metrics = std::sync::Arc::new(emu_oncall::metrics::Metrics::new());
+    let registry = std::sync::Arc::new(
+        emu_oncall::plugins::PluginRegistry::new(&running, metrics, None).expect("plugin engine"),
+    );
+    let shared = SharedConfig::new(running);
+    let reloader = emu_oncall::reload::Reloader::start(source, shared.clone(), registry);
+
+    // Valid on its own (5 s > 2 s), but sandbox.timeout_ms is read only at start-up: the
+    // server would go on with 10 s calls under a 5 s lease.
+    write(2_000, "5s");
+    let refused = match reloader.reload().await {
+        Ok(_) => panic!("a lease shorter than the running plugin timeout was taken"),
+        Err(reason) => reason,
+    };
+    assert!(refused.contains("delivery.lease"), "{refused}");
+    assert_eq!(shared.get().delivery.lease.0, Duration::from_secs(60));
+
+    write(10_000, "20s");
+    reloader.reload().await.expect("a lease that fits is taken");
+    assert_eq!(shared.get().delivery.lease.0, Duration::from_secs(20));
+}
+
+/// `/metrics` answers only a scrape with `app.metrics_token`, when one is set.
+#[tokio::test]
+async fn metrics_take_a_bearer_token_when_one_is_set() {
+    let token = "metrics-token-0123456789abcdef";
+    let server = start_server(&[("EMU_ONCALL_APP__METRICS_TOKEN", token)]).await;
+    let url = format!("{}/metrics", server.base);
+    let without = client().get(&url).send().await.expect("answer");
+    assert_eq!(without.status().as_u16(), 403);
+    let engine = client()
+        .get(&url)
+        .header("Authorization", format!("Bearer {ENGINE_TOKEN}"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(engine.status().as_u16(), 403);
+    let scraped = client()
+        .get(&url)
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(scraped.status().as_u16(), 200);
+    assert!(scraped
+        .text()
+        .await
+        .unwrap()
+        .contains("emu_oncall_http_requests"));
+}
+
+/// `/readyz` says ready or not, and nothing about why.
+#[tokio::test]
+async fn readiness_tells_no_database_error() {
+    let server = start_server(&[]).await;
+    let (status, body) = raw_request(
+        server.addr,
+        "GET /readyz HTTP/1.1\r\nHost: emu\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"status": "ready"})
+    );
+    // The schema goes missing: not ready, and the database's words stay in the log.
+    execute(&server.db_url, "DROP TABLE schema_migrations CASCADE").await;
+    let (status, body) = raw_request(
+        server.addr,
+        "GET /readyz HTTP/1.1\r\nHost: emu\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"status": "not-ready"})
+    );
+}
+
+/// Wrong admin tokens from one address: after 10 the address is refused, the right
+/// token included, on the admin API and the sign-in form alike; other addresses are not.
+#[tokio::test]
+async fn failed_admin_tokens_are_rate_limited_per_address() {
+    let server = start_server(&[]).await;
+    let users = format!("{}/admin/api/v1/users", server.base);
+    let admin_call = |token: String| {
+        let users = users.clone();
+        async move {
+            client()
+                .get(&users)
+                .header("Authorization", format!("Bearer {token}"))
+                .send()
+                .await
+                .expect("admin API answers")
+                .status()
+                .as_u16()
+        }
+    };
+    for guess in 0..10 {
+        assert_eq!(admin_call(format!("guess-{guess}")).await, 403);
+    }
+    assert_eq!(admin_call("guess-10".to_owned()).await, 429);
+    assert_eq!(
+        admin_call(ADMIN_TOKEN.to_owned()).await,
+        429,
+        "the limit holds for the right token too"
+    );
+
+    let mut browser = common::pages::PageClient::new(&server.base);
+    for guess in 0..10 {
+        let csrf = browser.get("/").await.csrf();
+        let answer = browser
+            .post(
+                "/login",
+                &[("csrf", &csrf), ("token", &format!("guess-{guess}"))],
+            )
+            .await;
+        assert_eq!(answer.status, 403);
+    }
+    let csrf = browser.get("/").await.csrf();
+    let refused = browser
+        .post("/login", &[("csrf", &csrf), ("token", ADMIN_TOKEN)])
+        .await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.body.contains("Too many failed sign-ins"),
+        "{}",
+        refused.body
+    );
+
+    // Another replica, sharing the database, refuses the same address.
+    let replica = start_server_on(&server.db_url, &[]).await;
+    let status = client()
+        .get(format!("{}/admin/api/v1/users", replica.base))
+        .header("Authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .expect("answer")
+        .status()
+        .as_u16();
+    assert_eq!(status, 429);
+    // The count is per address: a client elsewhere is unaffected.
+    execute(
+        &server.db_url,
+        "UPDATE auth_failures SET client = '192.0.2.1'",
+    )
+    .await;
+    assert_eq!(admin_call(ADMIN_TOKEN.to_owned()).await, 200);
+}
+
+/// A request body that trickles in is cut off, not waited for forever.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_server(&[]).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /api/v1/send_sms HTTP/1.1\r\nHost: emu\r\nAuthorization: {ENGINE_TOKEN}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail="
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
+    assert!(
+        read.is_ok(),
+        "the server still waits for the body after 30 s"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+/// A page number past any that can exist is an empty page, not an overflow.
+#[tokio::test]
+async fn a_huge_users_page_is_an_empty_page() {
+    let server = start_server(&[]).await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        None,
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    for page in [
+        "9223372036854775807",
+        "9223372036854775806",
+        "4611686018427387904",
+    ] {
+        let response = client()
+            .get(format!("{}/api/v1/users?page={page}", server.base))
+            .header("Authorization", ENGINE_TOKEN)
+            .send()
+            .await
+            .expect("answer");
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert!(
+            status == 200 || status == 400,
+            "page {page}: {status} {body}"
+        );
+        if status == 200 {
+            assert_eq!(body["results"], json!([]), "page {page}");
+            assert_eq!(body["next"], serde_json::Value::Null, "page {page}");
+        }
+    }
+}
+
+/// An export or an OnCall API answer larger than `limits.max_response_bytes` is an
+/// error that says so, read no further.
+#[tokio::test]
+async fn oversized_answers_from_oncall_are_refused() {
+    let feed = Sink::start().await;
+    let huge = format!(
+        "BEGIN:VCALENDAR\r\n{}END:VCALENDAR\r\n",
+        "X-FILLER:0123456789012345678901234567890123456789\r\n".repeat(2_000)
+    );
+    feed.respond_with(&huge);
+    emu_oncall::schedules::fetch::install_crypto_provider();
+    let http = emu_oncall::schedules::fetch::client(Duration::from_secs(5)).unwrap();
+    let url = format!("{}/export.ics?token=SECRET", feed.url);
+    let refused = emu_oncall::schedules::fetch::read(&url, &http, 64 * 1024)
+        .await
+        .expect_err("a 100 kB export over a 64 kB limit");
+    let text = refused.to_string();
+    assert!(text.contains("larger than 65536 bytes"), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+    let read = emu_oncall::schedules::fetch::read(&url, &http, 1 << 20)
+        .await
+        .expect("under the limit");
+    assert_eq!(read.len(), huge.len());
+
+    let api = Sink::start().await;
+    api.respond_with(&format!(
+        "{{\"results\": [{}]}}",
+        vec!["{\"id\": \"I1\"}"; 10_000].join(",")
+    ));
+    let oncall = emu_oncall::incidents::OnCallApi::new(
+        &format!("{}/", api.url),
+        "api-token",
+        Duration::from_secs(5),
+        64 * 1024,
+    )
+    .unwrap();
+    let refused = oncall
+        .integration_names()
+        .await
+        .expect_err("over the limit");
+    assert!(refused.to_string().contains("larger than"), "{refused}");
+}
+
+/// A server that has done nothing yet exports the series its dashboard reads, at 0.
+#[tokio::test]
+async fn a_fresh_server_exports_its_series_at_zero() {
+    let hooks = common::webhook::with_webhook(None, &[]).await;
+    let metrics = scrape_metrics(&hooks.server).await;
+    for series in [
+        "emu_oncall_notifications_total{channel=\"sms\",outcome=\"accepted\"} 0",
+        "emu_oncall_notifications_total{channel=\"call\",outcome=\"limit_exceeded\"} 0",
+        "emu_oncall_notifications_total{channel=\"push\",outcome=\"delivery_failed\"} 0",
+        "emu_oncall_delivery_attempts_total{plugin=\"webhook\",outcome=\"delivered\"} 0",
+        "emu_oncall_delivery_attempts_total{plugin=\"webhook\",outcome=\"permanent\"} 0",
+        "emu_oncall_plugin_events_total{plugin=\"webhook\",event=\"failed\"} 0",
+        "emu_oncall_notifications_stored{status=\"pending\"} 0",
+        "emu_oncall_notifications_stored{status=\"dead\"} 0",
+        "emu_oncall_delivery_latency_seconds_count{channel=\"sms\"} 0",
+    ] {
+        assert!(metrics.contains(series), "no {series:?} in:\n{metrics}");
+    }
+}
+
+/// A whole verification flow against a server process, then its log read back: no code,
+/// no token and no full number in any line, nor on the status page. The code by call
+/// goes through the `stdout` plugin, which prints every message it is given.
+#[tokio::test]
+async fn no_code_token_or_number_reaches_the_logs_or_pages() {
+    use common::pages::PageClient;
+    const NUMBER: &str = "+4915199988877";
+    let db = fresh_database().await;
+    let sink = Sink::start().await;
+    let plugins = plugins_dir_with(&[
+        ("webhook.wasm", "webhook.wasm"),
+        ("stdout.wasm", "stdout.wasm"),
+    ]);
+    let logs = tempfile::tempdir().expect("log folder");
+    let server = common::process::ServerProcess::start(
+        &format!(
+            "debug = true\n[app]\nauth_token = \"{ENGINE_TOKEN}\"\nadmin_token = \"{ADMIN_TOKEN}\"\n\
+             plugins_dir = {:?}\nplugin_cache_dir = \"\"\n[db]\nurl = {db:?}\n\
+             [plugin.webhook]\nurl = \"{}/hook\"\nallowed_hosts = [\"127.0.0.1\"]\n\
+             [routes.sms]\nplugins = [\"webhook\"]\n[routes.call]\nplugins = [\"stdout\"]\n",
+            plugins.path().display(),
+            sink.url
+        ),
+        logs.path(),
+    )
+    .await;
+    let store = emu_oncall::app::connect_and_migrate(&test_config(&db, &[]))
+        .await
+        .expect("database");
+    let user = add_user(
+        &store,
+        "dana@example.com",
+        "dana",
+        None,
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+
+    // By SMS: the code reaches the sink, is typed back, the number is confirmed.
+    let mut browser = PageClient::new(&server.base);
+    let link = format!("/a/grafana-oncall-app/users?p=1&id={}", user.id);
+    let csrf = browser.get(&link).await.csrf();
+    let sent = browser
+        .post(
+            &format!("/verify/{}", user.id),
+            &[
+                ("csrf", &csrf),
+                ("step", "send"),
+                ("phone", NUMBER),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let code = crate::verification::code_from(&sink, 1).await;
+    let confirmed = browser
+        .post(
+            &format!("/verify/{}", user.id),
+            &[("csrf", &csrf), ("step", "confirm"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+
+    // By call, through `stdout`: its log line carries the message, code hidden.
+    let csrf = browser.get(&link).await.csrf();
+    let called = browser
+        .post(
+            &format!("/verify/{}", user.id),
+            &[
+                ("csrf", &csrf),
+                ("step", "send"),
+                ("phone", "+4915100011122"),
+                ("channel", "call"),
+            ],
+        )
+        .await;
+    assert_eq!(called.status, 200, "{}", called.body);
+
+    // The operator looks at the status page.
+    let csrf = browser.get("/").await.csrf();
+    let signed_in = browser
+        .post("/login", &[("csrf", &csrf), ("token", ADMIN_TOKEN)])
+        .await;
+    assert_eq!(signed_in.status, 303);
+    let status = browser.get("/").await;
+    assert_eq!(status.status, 200);
+
+    let log_text = || {
+        std::fs::read_dir(logs.path())
+            .expect("logs")
+            .flatten()
+            .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+            .collect::<String>()
+    };
+    let printed = eventually(Duration::from_secs(10), || {
+        log_text().contains("\"plugin\":\"stdout\"")
+    })
+    .await;
+    assert!(
+        printed,
+        "the stdout plugin printed nothing:\n{}",
+        log_text()
+    );
+    let log = log_text();
+    let stdout_lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("\"plugin\":\"stdout\"") && line.contains("[call]"))
+        .collect();
+    assert!(!stdout_lines.is_empty(), "{log}");
+    for line in &stdout_lines {
+        assert!(line.contains("[hidden]"), "{line}");
+        let digits: String = line.chars().filter(char::is_ascii_digit).collect();
+        assert!(!digits.contains("15100011122"), "{line}");
+    }
+    for secret in [
+        code.as_str(),
+        ENGINE_TOKEN,
+        ADMIN_TOKEN,
+        NUMBER,
+        &NUMBER[1..],
+        "+4915100011122",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        assert!(!status.body.contains(secret), "{secret} on the status page");
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The cached artifact of one plugin, by its `.wasm`'s hash.
+fn artifact_of(cache: &std::path::Path, wasm: &str) -> std::path::PathBuf {
+    let hash = sha256_hex(&std::fs::read(built_plugin(wasm)).expect("built plugin"));
+    std::fs::read_dir(cache)
+        .expect("cache folder")
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(&hash) && name.ends_with(".cwasm"))
+        })
+        .unwrap_or_else(|| panic!("no cached artifact for {wasm}"))
+}
+
+/// Native code from the cache runs only if this server signed it for that `.wasm`: a
+/// valid artifact of another plugin moved into place, or a tampered one, is compiled
+/// afresh; a cache directory others can write is not used at all.
+#[tokio::test]
+async fn a_swapped_or_tampered_plugin_artifact_is_recompiled_never_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = fresh_database().await;
+    let cache = tempfile::tempdir().expect("cache");
+    let plugins = plugins_dir_with(&[
+        ("webhook.wasm", "webhook.wasm"),
+        ("stdout.wasm", "stdout.wasm"),
+    ]);
+    let settings = |cache: &std::path::Path| {
+        vec![
+            (
+                "EMU_ONCALL_APP__PLUGINS_DIR".to_owned(),
+                plugins.path().display().to_string(),
+            ),
+            (
+                "EMU_ONCALL_APP__PLUGIN_CACHE_DIR".to_owned(),
+                cache.display().to_string(),
+            ),
+            (
+                "EMU_ONCALL_PLUGIN__WEBHOOK__URL".to_owned(),
+                "http://127.0.0.1:9/hook".to_owned(),
+            ),
+            (
+                "EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS".to_owned(),
+                "127.0.0.1".to_owned(),
+            ),
+        ]
+    };
+    let start = |cache: std::path::PathBuf| {
+        let settings = settings(&cache);
+        let db = db.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = settings
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()))
+                .collect();
+            start_server_on(&db, &pairs).await
+        }
+    };
+    let plugin_name = |server: &TestServer| {
+        server
+            .state
+            .registry()
+            .get("webhook")
+            .map(|plugin| plugin.info.name.clone())
+    };
+
+    let first = start(cache.path().to_owned()).await;
+    assert_eq!(plugin_name(&first).as_deref(), Some("webhook"));
+    first.stop().await;
+    let webhook = artifact_of(cache.path(), "webhook.wasm");
+    let stdout = artifact_of(cache.path(), "stdout.wasm");
+
+    // stdout's valid, signed artifact put in webhook's place.
+    std::fs::copy(&stdout, &webhook).expect("swap artifacts");
+    let swapped = std::fs::read(&webhook).unwrap();
+    let second = start(cache.path().to_owned()).await;
+    assert_eq!(
+        plugin_name(&second).as_deref(),
+        Some("webhook"),
+        "the swapped artifact was loaded"
+    );
+    second.stop().await;
+    assert_ne!(
+        std::fs::read(&webhook).unwrap(),
+        swapped,
+        "recompiled and stored again"
+    );
+
+    // One byte of the code flipped.
+    let mut tampered = std::fs::read(&webhook).unwrap();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    std::fs::write(&webhook, &tampered).unwrap();
+    let third = start(cache.path().to_owned()).await;
+    assert_eq!(plugin_name(&third).as_deref(), Some("webhook"));
+    third.stop().await;
+    assert_ne!(std::fs::read(&webhook).unwrap(), tampered);
+
+    // A directory anyone can write holds nothing the server would run.
+    let shared = tempfile::tempdir().expect("shared");
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let fourth = start(shared.path().to_owned()).await;
+    assert_eq!(plugin_name(&fourth).as_deref(), Some("webhook"));
+    fourth.stop().await;
+    assert_eq!(
+        std::fs::read_dir(shared.path()).unwrap().count(),
+        0,
+        "the shared cache was used"
+    );
+}
