@@ -53,6 +53,9 @@ fn wasm_config(sandbox: &SandboxConfig, pooling: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // One memory per module: several would only let a plugin take more than its share
+    // (they are still counted together, see `sandbox::MemoryLimit`).
+    config.wasm_multi_memory(false);
     // Reserve only what a plugin may use, not the default 4 GiB per memory: with many
     // pooled slots the default reserves terabytes of address space.
     config.memory_reservation(sandbox.memory_mb << 20);
@@ -66,6 +69,8 @@ fn wasm_config(sandbox: &SandboxConfig, pooling: bool) -> Config {
             .total_memories(slots.saturating_mul(4))
             .total_tables(slots.saturating_mul(4))
             .total_stacks(slots)
+            .max_memories_per_component(super::sandbox::MAX_MEMORIES as u32)
+            .max_tables_per_component(super::sandbox::MAX_TABLES as u32)
             .max_memory_size((sandbox.memory_mb as usize) << 20)
             .pagemap_scan(Enabled::Auto)
             .linear_memory_keep_resident(keep_resident())

@@ -18,3 +18,18 @@ pub enum PluginError {
     #[error("sandbox: {0}")]
     Sandbox(String),
 }
+
+impl PluginError {
+    /// Whether the same file may well succeed later: limits of time and CPU that a busy
+    /// host runs into, a file still being written, the host's own trouble. An invalid
+    /// component, a refused configuration, a trap or the memory limit will not change.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Timeout(_)
+                | PluginError::CpuLimit(_)
+                | PluginError::Read { .. }
+                | PluginError::Sandbox(_)
+        )
+    }
+}

@@ -34,6 +34,30 @@ pub struct PluginStatus {
     /// reload try again).
     #[serde(skip)]
     failed_hash: Option<String>,
+    /// Set when that failure was one of the moment (a timeout, the CPU limit on a busy
+    /// host): the same file is tried again then, backing off.
+    #[serde(skip)]
+    retry: Option<LoadRetry>,
+}
+
+/// When a load that failed for now is tried again, and how many times it failed.
+#[derive(Debug, Clone, Copy)]
+struct LoadRetry {
+    failures: u32,
+    at: std::time::Instant,
+}
+
+impl LoadRetry {
+    /// 1 s after the first failure, doubling, at most a minute apart.
+    fn after(failures: u32) -> Self {
+        let wait = Duration::from_secs(1)
+            .saturating_mul(1 << failures.saturating_sub(1).min(6))
+            .min(Duration::from_secs(60));
+        LoadRetry {
+            failures,
+            at: std::time::Instant::now() + wait,
+        }
+    }
 }
 
 impl PluginStatus {
@@ -50,6 +74,7 @@ impl PluginStatus {
             last_error: None,
             last_error_at: None,
             failed_hash: None,
+            retry: None,
         }
     }
 }
@@ -142,6 +167,14 @@ impl PluginRegistry {
             .collect()
     }
 
+    /// Whether a load that failed for now is due to be tried again.
+    pub fn retry_due(&self) -> bool {
+        let now = std::time::Instant::now();
+        self.lock_status()
+            .values()
+            .any(|status| status.retry.is_some_and(|retry| retry.at <= now))
+    }
+
     pub fn statuses(&self) -> Vec<PluginStatus> {
         self.lock_status().values().cloned().collect()
     }
@@ -231,13 +264,16 @@ impl PluginRegistry {
         };
         let hash = super::compile::content_hash(&bytes);
         let attempt_key = super::compile::content_hash(format!("{hash}/{settings:?}").as_bytes());
-        let failed_before = self
-            .lock_status()
-            .get(&name)
-            .is_some_and(|status| status.failed_hash.as_deref() == Some(attempt_key.as_str()));
-        if failed_before {
-            return;
-        }
+        let failed_before = self.lock_status().get(&name).and_then(|status| {
+            (status.failed_hash.as_deref() == Some(attempt_key.as_str())).then_some(status.retry)
+        });
+        let earlier_failures = match failed_before {
+            // It failed for good with this file and these settings: wait for a change.
+            Some(None) => return,
+            Some(Some(retry)) if std::time::Instant::now() < retry.at => return,
+            Some(Some(retry)) => retry.failures,
+            None => 0,
+        };
         if self
             .get(&name)
             .is_some_and(|live| live.hash == hash && live.settings == settings)
@@ -297,6 +333,7 @@ impl PluginRegistry {
                         last_error: None,
                         last_error_at: None,
                         failed_hash: None,
+                        retry: None,
                     },
                 );
             }
@@ -306,9 +343,24 @@ impl PluginRegistry {
                 } else {
                     ""
                 };
-                self.record_failure(&name, &file, format!("{err}{kept}"));
+                let retry = err
+                    .is_transient()
+                    .then(|| LoadRetry::after(earlier_failures + 1));
+                let again = match &retry {
+                    Some(retry) => format!(
+                        "; tried again in {} s",
+                        retry
+                            .at
+                            .saturating_duration_since(std::time::Instant::now())
+                            .as_secs()
+                            .max(1)
+                    ),
+                    None => String::new(),
+                };
+                self.record_failure(&name, &file, format!("{err}{kept}{again}"));
                 if let Some(status) = self.lock_status().get_mut(&name) {
                     status.failed_hash = Some(attempt_key);
+                    status.retry = retry;
                 }
             }
         }

@@ -55,11 +55,12 @@ impl PluginState {
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            limits: MemoryLimit {
-                max_bytes: memory_bytes,
-                hit: false,
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(MAX_RESOURCES);
+                table
             },
+            limits: MemoryLimit::new(memory_bytes),
             log_lines: 0,
             max_log_lines,
             secrets,
@@ -118,32 +119,152 @@ impl log::Host for PluginState {
     }
 }
 
-/// Caps linear memory and remembers whether the cap was what stopped the plugin.
+/// Memories one plugin instance may have: a Rust or Python component has a handful
+/// (the program, the WASI adapter, shims), each with one.
+pub(super) const MAX_MEMORIES: usize = 8;
+/// Tables one plugin instance may have, and core instances.
+pub(super) const MAX_TABLES: usize = 16;
+pub(super) const MAX_INSTANCES: usize = 32;
+/// Elements all of an instance's tables may hold together.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// Handles (HTTP requests, headers, streams…) a plugin may hold at once.
+pub(super) const MAX_RESOURCES: usize = 10_000;
+
+/// Caps the memory of a plugin instance, all its linear memories and tables counted
+/// together (a component can hold several), and remembers whether the cap was what
+/// stopped the plugin.
 pub(super) struct MemoryLimit {
     max_bytes: usize,
+    /// Bytes of every linear memory of the instance, as grown so far.
+    memory_bytes: usize,
+    table_elements: usize,
     pub(super) hit: bool,
+}
+
+impl MemoryLimit {
+    pub(super) fn new(max_bytes: usize) -> Self {
+        MemoryLimit {
+            max_bytes,
+            memory_bytes: 0,
+            table_elements: 0,
+            hit: false,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryLimit {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+        let total = (self.memory_bytes - current.min(self.memory_bytes)).saturating_add(desired);
+        if total > self.max_bytes {
             self.hit = true;
             return Ok(false);
         }
+        self.memory_bytes = total;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        let total =
+            (self.table_elements - current.min(self.table_elements)).saturating_add(desired);
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wasmtime::component::Component;
+    use wasmtime::Store;
+
+    use super::*;
+    use crate::config::SandboxConfig;
+    use crate::plugins::PluginEngine;
+
+    /// Instantiates the component text `wat` under the plugin sandbox's store limits.
+    async fn instantiate(wat: &str) -> (Result<(), String>, bool) {
+        let sandbox = SandboxConfig {
+            memory_mb: 64,
+            ..SandboxConfig::default()
+        };
+        let engine = PluginEngine::new(&sandbox).expect("plugin engine");
+        let component = match Component::new(&engine.engine, wat) {
+            Ok(component) => component,
+            Err(err) => return (Err(format!("refused at compile: {err:#}")), false),
+        };
+        let state = PluginState::new(
+            Arc::from("hostile"),
+            Arc::from([]),
+            64 << 20,
+            10,
+            Arc::from([]),
+            Arc::from([]),
+        );
+        let mut store = Store::new(&engine.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(1_000);
+        let result = engine
+            .linker
+            .instantiate_async(&mut store, &component)
+            .await
+            .map(|_| ())
+            .map_err(|err| format!("{err:#}"));
+        (result, store.data().limits.hit)
+    }
+
+    /// `count` core instances of a module with a memory of `pages` 64 KiB pages.
+    fn memories(count: usize, pages: u32) -> String {
+        let instances = "(core instance (instantiate $m))\n".repeat(count);
+        format!("(component (core module $m (memory {pages})) {instances})")
+    }
+
+    #[tokio::test]
+    async fn memories_of_one_instance_count_together() {
+        // 3 × 16 MiB fits 64 MiB; 4 × 20 MiB does not, though each alone would.
+        let (fits, _) = instantiate(&memories(3, 256)).await;
+        assert!(fits.is_ok(), "{fits:?}");
+        let (refused, hit) = instantiate(&memories(4, 320)).await;
+        assert!(refused.is_err() && hit, "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn the_number_of_memories_is_capped() {
+        let (fits, _) = instantiate(&memories(MAX_MEMORIES, 1)).await;
+        assert!(fits.is_ok(), "{fits:?}");
+        let (refused, _) = instantiate(&memories(MAX_MEMORIES + 1, 1)).await;
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_module_with_two_memories_is_refused() {
+        let (refused, _) = instantiate("(component (core module (memory 1) (memory 1)))").await;
+        let error = refused.expect_err("multi-memory is off");
+        assert!(error.contains("refused at compile"), "{error}");
     }
 }

@@ -9,6 +9,8 @@ use crate::folder_watch::{watch_folder, FolderWatch};
 
 const DEBOUNCE: Duration = Duration::from_millis(150);
 const SAFETY_RESCAN: Duration = Duration::from_secs(30);
+/// How often loads that failed for now are looked at (each has its own backoff).
+const RETRY_CHECK: Duration = Duration::from_millis(250);
 
 /// The directory watch, registered before the server starts answering, so a file
 /// dropped at any moment after start-up is seen.
@@ -45,6 +47,8 @@ impl PluginWatcher {
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut ticker = tokio::time::interval(SAFETY_RESCAN);
         ticker.tick().await;
+        let mut retries = tokio::time::interval(RETRY_CHECK);
+        retries.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 changed = self.changes.recv() => {
@@ -52,6 +56,11 @@ impl PluginWatcher {
                     self.registry.scan().await;
                 }
                 _ = ticker.tick() => self.registry.scan().await,
+                _ = retries.tick() => {
+                    if self.registry.retry_due() {
+                        self.registry.scan().await;
+                    }
+                }
                 _ = shutdown.changed() => break,
             }
         }

@@ -134,9 +134,12 @@ async fn swapping_a_plugin_while_notifications_flow_loses_nothing() {
         .map(|r| r.json()["version"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(versions.len(), 2, "both versions served: {versions:?}");
+    // A bound on going live at all, not a speed target: the first swap compiles, and
+    // on 2 cores shared with the rest of the suite that takes seconds. How fast a swap
+    // goes live is measured by `scripts/bench` (BENCHMARKS.md, "hot swap").
     for delay in &swap_delays {
         assert!(
-            *delay <= Duration::from_secs(1),
+            *delay <= Duration::from_secs(10),
             "a new version took {delay:?} to go live ({swap_delays:?})"
         );
     }

@@ -942,3 +942,45 @@ async fn a_swapped_or_tampered_plugin_artifact_is_recompiled_never_loaded() {
         "the shared cache was used"
     );
 }
+
+/// A load that runs into the CPU limit (a host busy for a moment) is tried again, backing
+/// off, without waiting for the file to change.
+#[tokio::test]
+async fn a_plugin_load_that_failed_for_now_is_tried_again() {
+    let dir = plugins_dir_with(&[("slow.wasm", "test-plugin.wasm")]);
+    let busy_until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + Duration::from_millis(1500);
+    let server = start_server(&[
+        (
+            "EMU_ONCALL_APP__PLUGINS_DIR",
+            &dir.path().display().to_string(),
+        ),
+        ("EMU_ONCALL_APP__PLUGIN_CACHE_DIR", ""),
+        ("EMU_ONCALL_SANDBOX__CPU_MS", "100"),
+        (
+            "EMU_ONCALL_PLUGIN__SLOW__BUSY_UNTIL_MS",
+            &busy_until.as_millis().to_string(),
+        ),
+    ])
+    .await;
+    let registry = server.state.registry().clone();
+    let status = registry
+        .statuses()
+        .into_iter()
+        .find(|status| status.name == "slow")
+        .expect("slow has a status");
+    assert!(!status.loaded, "the first load ran into the CPU limit");
+    let error = status.last_error.unwrap_or_default();
+    assert!(
+        error.contains("CPU limit") && error.contains("tried again"),
+        "{error}"
+    );
+    let loaded = eventually(Duration::from_secs(20), || registry.get("slow").is_some()).await;
+    assert!(loaded, "{:?}", registry.statuses());
+    assert!(registry
+        .statuses()
+        .iter()
+        .all(|status| status.last_error.is_none()));
+}

@@ -4,7 +4,8 @@
 //! Behaviours: `ok` (default; POSTs `{id, version}` to `url` when set), `loop`,
 //! `memory`, `trap`, `forbidden` (HTTP to `url`, which the test leaves out of
 //! `allowed_hosts`), `log-flood`, `fail-permanent`, `fail-retryable`, and `flaky`
-//! (retryable failure until attempt `fail_times` + 1).
+//! (retryable failure until attempt `fail_times` + 1). `busy_until_ms` makes loading
+//! spin until that Unix time (a load that fails only for now).
 
 use emu_oncall_plugin_sdk::config::Settings;
 use emu_oncall_plugin_sdk::http::Request;
@@ -54,7 +55,24 @@ impl Plugin for TestPlugin {
     }
 
     fn validate_config(config: Config) -> Result<(), String> {
-        let behaviour = Settings::new(&config).get_or("behaviour", "ok");
+        let settings = Settings::new(&config);
+        // `busy_until_ms` (Unix time): validation spins until then, so a load before that
+        // moment runs into the CPU limit, as a load on a host under heavy load would.
+        if let Some(until) = settings
+            .get("busy_until_ms")
+            .and_then(|ms| ms.parse::<u128>().ok())
+        {
+            let now = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|elapsed| elapsed.as_millis())
+                    .unwrap_or(0)
+            };
+            while now() < until {
+                std::hint::black_box(now());
+            }
+        }
+        let behaviour = settings.get_or("behaviour", "ok");
         if BEHAVIOURS.contains(&behaviour) {
             Ok(())
         } else {
