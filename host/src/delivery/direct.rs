@@ -18,6 +18,10 @@ pub struct NotSent {
     /// Every plugin refused it for good (a number the provider rejects, say), rather
     /// than no plugin being there or one failing for now.
     pub permanent: bool,
+    /// The sandbox cut a plugin's call off (its time ran out, say) before it said how it
+    /// went: the provider may have taken the message. A failure the plugin reports (the
+    /// provider answered 503, the connection was refused) is taken at its word.
+    pub maybe_sent: bool,
     /// What the plugins said, with phone numbers masked and the hidden parts removed.
     pub reason: String,
 }
@@ -49,6 +53,7 @@ impl Deliverer {
         if plan.plugins.is_empty() {
             return Err(NotSent {
                 permanent: false,
+                maybe_sent: false,
                 reason: plan.waiting_reason(),
             });
         }
@@ -64,8 +69,10 @@ impl Deliverer {
         };
         let mut failures = Vec::new();
         let mut permanent = true;
+        let mut maybe_sent = false;
         for plugin in &plan.plugins {
-            let outcome = plugin.notify_hiding(&wit, hide).await;
+            let attempted = plugin.notify_hiding(&wit, hide).await;
+            let outcome = attempted.outcome;
             match &outcome {
                 Outcome::Delivered(_) => {
                     self.metrics.attempt(&plugin.name, "delivered");
@@ -73,6 +80,7 @@ impl Deliverer {
                     return Ok(plugin.name.clone());
                 }
                 Outcome::Retryable(error) | Outcome::Permanent(error) => {
+                    maybe_sent |= attempted.cut_off;
                     let label = if matches!(outcome, Outcome::Retryable(_)) {
                         permanent = false;
                         "retryable"
@@ -88,6 +96,7 @@ impl Deliverer {
         }
         Err(NotSent {
             permanent,
+            maybe_sent,
             reason: failures.join("; "),
         })
     }

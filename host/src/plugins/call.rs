@@ -11,6 +11,15 @@ use super::engine::EPOCH_TICK;
 use super::sandbox::{PluginState, Stop};
 use super::{LoadedPlugin, PluginError};
 
+/// A delivery attempt, and whether the sandbox ended it (time, CPU, memory, a trap)
+/// rather than the plugin answering: then whether the provider took the message is
+/// unknown.
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    pub outcome: Outcome,
+    pub cut_off: bool,
+}
+
 /// What a delivery attempt through one plugin came to.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -138,7 +147,7 @@ impl LoadedPlugin {
 
     /// One delivery attempt.
     pub async fn notify(&self, notification: &wit::Notification) -> Outcome {
-        self.notify_hiding(notification, &[]).await
+        self.notify_hiding(notification, &[]).await.outcome
     }
 
     /// One delivery attempt of a message with parts that must never be logged
@@ -147,11 +156,14 @@ impl LoadedPlugin {
         &self,
         notification: &wit::Notification,
         hidden: &[&str],
-    ) -> Outcome {
+    ) -> Attempted {
         let hidden: Arc<[String]> = hidden.iter().map(|part| (*part).to_owned()).collect();
         match self.sandbox_slot().await {
             Ok(slot) => self.notify_in_hiding(slot, notification, hidden).await,
-            Err(err) => Outcome::Retryable(err.to_string()),
+            Err(err) => Attempted {
+                outcome: Outcome::Retryable(err.to_string()),
+                cut_off: false,
+            },
         }
     }
 
@@ -159,6 +171,7 @@ impl LoadedPlugin {
     pub async fn notify_in(&self, slot: SandboxSlot, notification: &wit::Notification) -> Outcome {
         self.notify_in_hiding(slot, notification, Arc::from([]))
             .await
+            .outcome
     }
 
     /// The attempt; whatever the plugin says goes out with its secrets, the hidden
@@ -168,13 +181,14 @@ impl LoadedPlugin {
         slot: SandboxSlot,
         notification: &wit::Notification,
         hidden: Arc<[String]>,
-    ) -> Outcome {
+    ) -> Attempted {
         let config = self.settings.config.clone();
         let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> =
             sandboxed_in!(self, slot, hidden.clone(), |instance, store| instance
                 .call_notify(store, &config, notification));
         let clean = |text: &str| super::redact::redact(text, &self.secrets, &hidden);
-        match result {
+        let cut_off = result.is_err();
+        let outcome = match result {
             Ok(Ok(receipt)) => Outcome::Delivered(wit::Receipt {
                 provider_id: receipt.provider_id.map(|id| clean(&id)),
                 detail: receipt.detail.map(|detail| clean(&detail)),
@@ -182,7 +196,8 @@ impl LoadedPlugin {
             Ok(Err(wit::Failure::Retryable(reason))) => Outcome::Retryable(clean(&reason)),
             Ok(Err(wit::Failure::Permanent(reason))) => Outcome::Permanent(clean(&reason)),
             Err(err) => Outcome::Retryable(clean(&err.to_string())),
-        }
+        };
+        Attempted { outcome, cut_off }
     }
 }
 

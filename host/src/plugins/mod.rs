@@ -19,7 +19,7 @@ pub use bindings::emu_oncall::notifier::types::{
     AlertGroup as WitAlertGroup, Channel as WitChannel, Notification as WitNotification, Receipt,
     Recipient as WitRecipient,
 };
-pub use call::{Outcome, SandboxSlot};
+pub use call::{Attempted, Outcome, SandboxSlot};
 pub use engine::PluginEngine;
 pub use error::PluginError;
 pub use loaded::{to_wit_channel as loaded_channel, LoadedPlugin, PluginInfo};

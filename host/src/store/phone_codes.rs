@@ -48,8 +48,16 @@ pub enum Issued {
     RateLimited {
         next_at: DateTime<Utc>,
     },
+    /// Another code for the user is being sent right now (a second tab, a double
+    /// click): nothing was issued or counted.
+    InFlight,
     NoUser,
 }
+
+/// How long an unsent code blocks another send: longer than any send takes (it is bound
+/// by the plugins' timeouts), short enough that a replica that died mid-send does not
+/// block the person for long.
+const IN_FLIGHT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Checked {
@@ -89,6 +97,18 @@ impl Store {
             .await?;
         if locked.is_none() {
             return Ok(Issued::NoUser);
+        }
+        let sending = tx
+            .query_opt_cached(
+                "SELECT 1 FROM phone_codes
+                 WHERE user_id = $1 AND sent_at IS NULL AND closed_at IS NULL
+                   AND created_at > now() - make_interval(secs => $2)
+                 LIMIT 1",
+                &[&user_id, &IN_FLIGHT.as_secs_f64()],
+            )
+            .await?;
+        if sending.is_some() {
+            return Ok(Issued::InFlight);
         }
         let recent = tx
             .query_one_cached(
@@ -142,7 +162,7 @@ impl Store {
             .await?;
         tx.execute_cached(
             "UPDATE phone_codes SET closed_at = now()
-             WHERE user_id = $1 AND closed_at IS NULL AND id <> $2",
+             WHERE user_id = $1 AND closed_at IS NULL AND id <> $2 AND sent_at IS NOT NULL",
             &[&user_id, &id],
         )
         .await?;
@@ -156,8 +176,22 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a code that could not be sent, so it counts against no limit. A code that
-    /// never went out was never open to guessing either.
+    /// A code whose send ended in doubt (a timeout: the provider may have taken it, and
+    /// a call may have rung): closed, never typable, but counted against the hour's
+    /// limit, so failing sends cannot make calls without end.
+    pub async fn close_unsent_phone_code(&self, id: Uuid) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute_cached(
+                "UPDATE phone_codes SET closed_at = now() WHERE id = $1 AND sent_at IS NULL",
+                &[&id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a code that surely did not go out (no plugin took it, or every one refused
+    /// it for good), so it counts against no limit. It was never open to guessing either.
     pub async fn discard_phone_code(&self, id: Uuid) -> Result<(), StoreError> {
         let client = self.client().await?;
         client

@@ -21,6 +21,8 @@ pub enum Sent {
     RateLimited {
         next_at: DateTime<Utc>,
     },
+    /// A code is being sent right now; this one was not.
+    InFlight,
     InvalidNumber(String),
     /// No plugin took the code; nothing was counted. `permanent`: every plugin refused
     /// it for good (the provider rejects the number), so trying again will not help.
@@ -79,6 +81,10 @@ pub async fn send_code(
             tracing::warn!(user = %user.id, phone = %masked, "verification: hourly code limit reached");
             return Ok(Sent::RateLimited { next_at });
         }
+        Issued::InFlight => {
+            tracing::info!(user = %user.id, "verification: a code is already being sent; this request sent none");
+            return Ok(Sent::InFlight);
+        }
         Issued::NoUser => return Ok(Sent::NoUser),
     };
     let mut recipient = user.clone();
@@ -103,8 +109,13 @@ pub async fn send_code(
             Ok(Sent::Sent { masked })
         }
         Err(failure) => {
-            tracing::warn!(user = %user.id, phone = %masked, channel = channel.as_str(), permanent = failure.permanent, error = %failure.reason, "verification: code could not be sent");
-            store.discard_phone_code(id).await?;
+            tracing::warn!(user = %user.id, phone = %masked, channel = channel.as_str(), permanent = failure.permanent, maybe_sent = failure.maybe_sent, error = %failure.reason, "verification: code could not be sent");
+            if failure.maybe_sent {
+                // It may have gone out (and a call may have rung): it counts.
+                store.close_unsent_phone_code(id).await?;
+            } else {
+                store.discard_phone_code(id).await?;
+            }
             Ok(Sent::NotSent {
                 permanent: failure.permanent,
             })

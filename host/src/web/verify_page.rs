@@ -178,6 +178,11 @@ async fn send(state: &AppState, view: &View<'_>, form: &Posted<'_>) -> Result<Pa
             ),
             Some(typed),
         ),
+        Sent::InFlight => view.refuse(
+            StatusCode::CONFLICT,
+            "A code is already on its way. Wait for it, or try again in a minute.",
+            Some(typed),
+        ),
         Sent::InvalidNumber(reason) => view.refuse(
             StatusCode::BAD_REQUEST,
             &format!("That number cannot be used: {reason}."),
@@ -190,7 +195,7 @@ async fn send(state: &AppState, view: &View<'_>, form: &Posted<'_>) -> Result<Pa
         ),
         Sent::NotSent { permanent: false } => view.refuse(
             StatusCode::SERVICE_UNAVAILABLE,
-            "The code could not be sent: no channel delivered it. Try again in a few minutes, or tell your admin.",
+            "The code could not be sent, or not confirmed as sent: no channel delivered it. Try again in a few minutes, or tell your admin.",
             Some(typed),
         ),
         Sent::NoUser => layout::not_found(),

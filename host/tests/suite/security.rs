@@ -984,3 +984,103 @@ async fn a_plugin_load_that_failed_for_now_is_tried_again() {
         .iter()
         .all(|status| status.last_error.is_none()));
 }
+
+/// Posts the verification page's "send a code" form for `user`, as a fresh browser tab.
+async fn send_code_from_new_tab(
+    base: &str,
+    user: &emu_oncall::store::users::User,
+    number: &str,
+) -> common::pages::Answer {
+    let mut tab = common::pages::PageClient::new(base);
+    let link = format!("/a/grafana-oncall-app/users?p=1&id={}", user.id);
+    let csrf = tab.get(&link).await.csrf();
+    tab.post(
+        &format!("/verify/{}", user.id),
+        &[
+            ("csrf", &csrf),
+            ("step", "send"),
+            ("phone", number),
+            ("channel", "sms"),
+        ],
+    )
+    .await
+}
+
+async fn codes_issued(db_url: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .query_one("SELECT count(*) FROM phone_codes", &[])
+        .await
+        .expect("count codes")
+        .get(0)
+}
+
+/// Two "send a code" posts at once (two tabs, a double click): one code goes out and
+/// works; the other is refused without being counted.
+#[tokio::test]
+async fn overlapping_code_requests_leave_one_working_code() {
+    let hooks = common::webhook::with_webhook(None, &[]).await;
+    hooks.sink.delay(Duration::from_millis(800));
+    let user = add_user(
+        &hooks.server.store,
+        "dana@example.com",
+        "dana",
+        None,
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let base = hooks.server.base.clone();
+    let (first, second) = tokio::join!(
+        send_code_from_new_tab(&base, &user, "+4915112345678"),
+        send_code_from_new_tab(&base, &user, "+4915112345678"),
+    );
+    let mut statuses = [first.status, second.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{}\n{}", first.body, second.body);
+    assert_eq!(
+        codes_issued(&hooks.server.db_url).await,
+        1,
+        "only one counted"
+    );
+    let code = crate::verification::code_from(&hooks.sink, 1).await;
+    let confirmed = hooks
+        .server
+        .store
+        .check_phone_code(&user.id, &code, emu_oncall::store::phone_codes::CODE_RULES)
+        .await
+        .expect("check");
+    assert!(
+        matches!(
+            confirmed,
+            emu_oncall::store::phone_codes::Checked::Confirmed { .. }
+        ),
+        "{confirmed:?}"
+    );
+}
+
+/// A send that timed out may have reached the provider (and rung a phone): it counts
+/// against the hour's three, so failing sends cannot make calls without end.
+#[tokio::test]
+async fn a_send_that_timed_out_still_counts() {
+    let hooks =
+        common::webhook::with_webhook(None, &[("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "300")]).await;
+    hooks.sink.delay(Duration::from_millis(1000));
+    let user = add_user(
+        &hooks.server.store,
+        "dana@example.com",
+        "dana",
+        None,
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    for _ in 0..3 {
+        let sent = send_code_from_new_tab(&hooks.server.base, &user, "+4915112345678").await;
+        assert_eq!(sent.status, 503, "{}", sent.body);
+    }
+    let fourth = send_code_from_new_tab(&hooks.server.base, &user, "+4915112345678").await;
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
+    assert_eq!(hooks.sink.requests().len(), 3, "no fourth message went out");
+}
