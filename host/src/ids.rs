@@ -1,5 +1,5 @@
-//! Random identifiers. User ids double as the unguessable part of the phone-verification
-//! link, so they carry 65 random bits while fitting the engine's 20-character column.
+//! Random identifiers. A user's link id, the secret part of the phone-verification
+//! link, carries 119 random bits in the engine's 20-character `cloud_id` column.
 
 /// Crockford's base32: no I, L, O or U, so ids read back unambiguously.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -15,6 +15,27 @@ fn random_base32(len: usize) -> String {
         .iter()
         .map(|byte| ALPHABET[usize::from(byte & 31)] as char)
         .collect()
+}
+
+/// Letters and digits: the engine puts the link id into a URL as it is.
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// 20 symbols of base 62, each drawn without bias (bytes of 248 and up are thrown
+/// away): 119 random bits, exactly what the engine's `cloud_id` column holds.
+pub fn link_id() -> String {
+    let mut out = String::with_capacity(20);
+    while out.len() < 20 {
+        let mut bytes = [0u8; 32];
+        if let Err(err) = getrandom::fill(&mut bytes) {
+            panic!("the operating system's random source failed: {err}");
+        }
+        for byte in bytes {
+            if byte < 248 && out.len() < 20 {
+                out.push(BASE62[usize::from(byte % 62)] as char);
+            }
+        }
+    }
+    out
 }
 
 /// `U` + 13 symbols: 65 random bits, 14 characters.
@@ -51,5 +72,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(integration_id().len() <= 50);
         assert_eq!(heartbeat_token().len(), 32);
+        let link = link_id();
+        assert_eq!(link.len(), 20);
+        assert!(link.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(link, link_id());
     }
 }

@@ -61,6 +61,18 @@ pub enum UsersCommand {
     /// Create or update users from a CSV file with a header row:
     /// email,username[,name][,phone][,role][,attr.KEY...]
     Import { file: PathBuf },
+    /// Print a user's phone-verification page (`/verify/<secret>` on this server): what
+    /// OnCall's "Verify in Cloud" link opens. Whoever has it can ask for codes.
+    Link {
+        /// The user's id or email.
+        user: String,
+    },
+    /// Give a user a new verification link: the old one stops working at once, and
+    /// OnCall shows the new one after its next user sync.
+    RotateLink {
+        /// The user's id or email.
+        user: String,
+    },
 }
 
 fn parse_attributes(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
@@ -148,6 +160,20 @@ pub async fn run(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
                 user.id,
                 user.email,
                 verified_text(&user)
+            );
+        }
+        UsersCommand::Link { user: key } => {
+            let user = store
+                .find_user(&key)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {key}"))?;
+            println!("/verify/{}", user.link_id);
+        }
+        UsersCommand::RotateLink { user } => {
+            let user = store.rotate_link(&user).await?;
+            println!(
+                "new verification link for {}: /verify/{}\nthe old one no longer works; OnCall shows the new one after its next user sync (Settings → Cloud → Sync users)",
+                user.email, user.link_id
             );
         }
         UsersCommand::Remove { user } => {

@@ -75,6 +75,10 @@ pub struct User {
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The secret in the person's verification link (the `id` the engine's users sync
+    /// reads). Never logged, never in the admin API or a plugin's payload.
+    #[serde(skip)]
+    pub link_id: String,
 }
 
 impl User {
@@ -107,6 +111,7 @@ impl User {
             attributes,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            link_id: row.try_get("link_id")?,
         })
     }
 }
@@ -117,7 +122,7 @@ const ADMIN_VERIFIED_AT: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE now()
 const ADMIN_VERIFIED_BY: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE 'admin' END";
 
 const COLUMNS: &str = "id, email, username, name, phone_number, phone_verified_at, role, active,
-     attributes, created_at, updated_at";
+     attributes, created_at, updated_at, link_id";
 
 /// What creating a user takes; checked by [`NewUser::validate`].
 #[derive(Debug, Clone)]
@@ -214,8 +219,8 @@ impl Store {
             .query_one_cached(
                 &format!(
                     "INSERT INTO users (id, email, username, name, phone_number, role, attributes,
-                                        phone_verified_at, phone_verified_by)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, {ADMIN_VERIFIED_AT}, {ADMIN_VERIFIED_BY})
+                                        phone_verified_at, phone_verified_by, link_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, {ADMIN_VERIFIED_AT}, {ADMIN_VERIFIED_BY}, $8)
                      RETURNING {COLUMNS}"
                 ),
                 &[
@@ -226,6 +231,7 @@ impl Store {
                     &new.phone_number,
                     &new.role.as_str(),
                     &serde_json::Value::Object(new.attributes),
+                    &ids::link_id(),
                 ],
             )
             .await
@@ -249,18 +255,42 @@ impl Store {
             .transpose()
     }
 
-    /// An active user by id only (never by email: the id is the secret in a link).
-    pub async fn find_active_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+    /// An active user by the secret of their verification link, and nothing else.
+    pub async fn find_active_user_by_link(&self, link: &str) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;
         client
             .query_opt_cached(
-                &format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND active"),
-                &[&id],
+                &format!("SELECT {COLUMNS} FROM users WHERE link_id = $1 AND active"),
+                &[&link],
             )
             .await?
             .as_ref()
             .map(User::from_row)
             .transpose()
+    }
+
+    /// Gives the user (by id or email) a new link id: the old link stops working now,
+    /// the new one reaches OnCall at its next user sync.
+    pub async fn rotate_link(&self, key: &str) -> Result<User, StoreError> {
+        let client = self.client().await?;
+        let filter = if key.contains('@') {
+            "lower(email) = lower($1)"
+        } else {
+            "id = $1"
+        };
+        client
+            .query_opt_cached(
+                &format!(
+                    "UPDATE users SET link_id = $2, updated_at = now() WHERE {filter}
+                     RETURNING {COLUMNS}"
+                ),
+                &[&key.trim(), &ids::link_id()],
+            )
+            .await?
+            .as_ref()
+            .map(User::from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no user {key}")))
     }
 
     /// Active users whose email is one of `emails` (case-insensitive), in the order given.
@@ -450,8 +480,8 @@ impl Store {
                 .query_one_cached(
                     &format!(
                         "INSERT INTO users (id, email, username, name, phone_number, role,
-                                            attributes, phone_verified_at, phone_verified_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, {ADMIN_VERIFIED_AT}, {ADMIN_VERIFIED_BY})
+                                            attributes, phone_verified_at, phone_verified_by, link_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, {ADMIN_VERIFIED_AT}, {ADMIN_VERIFIED_BY}, $8)
                          ON CONFLICT (lower(email)) DO UPDATE SET
                              username = EXCLUDED.username, name = EXCLUDED.name,
                              phone_number = EXCLUDED.phone_number, role = EXCLUDED.role,
@@ -473,6 +503,7 @@ impl Store {
                         &new.phone_number,
                         &new.role.as_str(),
                         &serde_json::Value::Object(new.attributes),
+                        &ids::link_id(),
                     ],
                 )
                 .await

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 
 use super::csrf::Csrf;
 use super::layout::{self, notice, page, Page};
-use super::{is_https, posted, secret, Posted};
+use super::{cookies, is_https, posted, secret, signing, Posted};
 use crate::api::state::AppState;
 use crate::config::VerificationMode;
 use crate::store::phone_codes::{Checked, CodeChannel, CODE_RULES};
@@ -22,8 +22,60 @@ fn purpose(user: &User) -> String {
     format!("verify:{}", user.id)
 }
 
+/// The link's secret is the user's link id, never their user id.
 fn action(user: &User) -> String {
-    format!("/verify/{}", user.id)
+    format!("/verify/{}", user.link_id)
+}
+
+/// Proof, for a while, that this browser holds the user's confirmed number: changing or
+/// removing a confirmed number takes a code sent to it first, so a leaked link alone
+/// cannot move or stop a person's pages.
+const UNLOCK_COOKIE: &str = "emu_unlock";
+const UNLOCK_SECS: u64 = 10 * 60;
+
+fn now_secs() -> u64 {
+    chrono::Utc::now().timestamp().max(0) as u64
+}
+
+fn number_digest(user: &User) -> String {
+    use sha2::Digest;
+    signing::to_hex(&sha2::Sha256::digest(
+        user.phone_number.as_deref().unwrap_or_default().as_bytes(),
+    ))
+}
+
+fn unlock_cookie(secret: &[u8], user: &User, secure: bool) -> Option<hyper::header::HeaderValue> {
+    let expires = (now_secs() + UNLOCK_SECS).to_string();
+    let signature = signing::sign(
+        secret,
+        &["unlock", &user.id, &expires, &number_digest(user)],
+    );
+    cookies::set(
+        UNLOCK_COOKIE,
+        &format!("{expires}.{signature}"),
+        UNLOCK_SECS,
+        secure,
+    )
+}
+
+/// Whether the user's number may be changed or removed from this browser: it has no
+/// confirmed number, or the browser proved it holds that number minutes ago.
+fn unlocked(headers: &HeaderMap, secret: &[u8], user: &User) -> bool {
+    if user.phone_number.is_none() || user.phone_verified_at.is_none() {
+        return true;
+    }
+    let Some(cookie) = cookies::get(headers, UNLOCK_COOKIE) else {
+        return false;
+    };
+    let Some((expires, signature)) = cookie.split_once('.') else {
+        return false;
+    };
+    expires.parse::<u64>().is_ok_and(|at| at > now_secs())
+        && signing::verify(
+            secret,
+            &["unlock", &user.id, expires, &number_digest(user)],
+            signature,
+        )
 }
 
 fn store_failure(err: StoreError) -> Page {
@@ -42,7 +94,7 @@ fn store_failure(err: StoreError) -> Page {
 async fn lookup(state: &AppState, id: Option<&str>) -> Result<User, Page> {
     let id = id.map(str::trim).unwrap_or_default();
     // Every id, well-formed or not, costs the same query.
-    match state.store.find_active_user_by_id(id).await {
+    match state.store.find_active_user_by_link(id).await {
         Ok(Some(user)) => Ok(user),
         Ok(None) => {
             tracing::info!("verification page: unknown or inactive user id");
@@ -67,6 +119,7 @@ async fn show_inner(state: &AppState, headers: &HeaderMap, id: Option<&str>) -> 
         user: &user,
         mode: state.config().verification.mode,
         token: csrf.token(secret, &purpose(&user)),
+        unlocked: unlocked(headers, secret, &user),
     };
     let pending = if view.mode == VerificationMode::Code {
         state
@@ -78,10 +131,11 @@ async fn show_inner(state: &AppState, headers: &HeaderMap, id: Option<&str>) -> 
         None
     };
     tracing::info!(user = %user.id, "verification page opened");
-    Ok(
-        Page::new(StatusCode::OK, view.start(None, None, pending.as_deref()))
-            .with_cookie(csrf.cookie(is_https(state, headers))),
+    Ok(Page::new(
+        StatusCode::OK,
+        view.start(None, None, pending.as_deref(), None),
     )
+    .with_cookie(csrf.cookie(is_https(state, headers))))
 }
 
 /// `POST`: one of the page's forms (`step` = `send`, `confirm` or `remove`).
@@ -124,16 +178,73 @@ async fn submit_inner(
         user: &user,
         mode,
         token: form.csrf().token(form.secret, &purpose(&user)),
+        unlocked: unlocked(&form.headers, form.secret, &user),
+    };
+    let locked = || {
+        tracing::warn!(user = %user.id, "verification page: refused to change a confirmed number without a code to it first");
+        view.refuse(
+            StatusCode::FORBIDDEN,
+            "Your number is confirmed. To change or remove it, first confirm you still hold it with a code sent to it.",
+            None,
+        )
     };
     let page = match form.field("step").unwrap_or_default() {
-        "send" => send(state, &view, &form).await?,
+        "send" => {
+            let typed = form.field("phone").unwrap_or_default();
+            let same = crate::phone::normalize(typed).ok() == user.phone_number;
+            if !view.unlocked && !same {
+                return Ok(locked());
+            }
+            send(state, &view, &form, typed).await?
+        }
+        // A code to the number already saved: proves the browser holds it.
+        "send-current" => match user.phone_number.as_deref() {
+            Some(current) => send(state, &view, &form, current).await?,
+            None => view.refuse(StatusCode::BAD_REQUEST, "You have no number yet.", None),
+        },
         "confirm" => {
             let typed = form.field("code").unwrap_or_default();
             let checked = verification::confirm(&state.store, &state.workers, &user, typed)
                 .await
                 .map_err(store_failure)?;
-            view.after_check(checked)
+            // A code typed back proves this browser holds the number it went to, which
+            // is now the saved one: it may change or remove it for a while.
+            let cookie = match &checked {
+                Checked::Confirmed { phone_number } => {
+                    let holder = User {
+                        phone_number: Some(phone_number.clone()),
+                        ..user.clone()
+                    };
+                    unlock_cookie(form.secret, &holder, form.secure)
+                }
+                _ => None,
+            };
+            match checked {
+                Checked::Confirmed { phone_number }
+                    if Some(&phone_number) == user.phone_number.as_ref() =>
+                {
+                    tracing::info!(user = %user.id, "verification page: the current number is confirmed; it may be changed or removed from this browser for a while");
+                    let unlocked = View {
+                        unlocked: true,
+                        ..view
+                    };
+                    Page::new(
+                        StatusCode::OK,
+                        unlocked.start(
+                            None,
+                            None,
+                            None,
+                            Some(
+                                "Confirmed: this is your number. You can now change or remove it.",
+                            ),
+                        ),
+                    )
+                    .with_cookie(cookie)
+                }
+                checked => view.after_check(checked).with_cookie(cookie),
+            }
         }
+        "remove" if !view.unlocked => locked(),
         "remove" => {
             verification::remove(&state.store, &state.workers, &user)
                 .await
@@ -149,12 +260,16 @@ async fn submit_inner(
     Ok(page)
 }
 
-async fn send(state: &AppState, view: &View<'_>, form: &Posted<'_>) -> Result<Page, Page> {
+async fn send(
+    state: &AppState,
+    view: &View<'_>,
+    form: &Posted<'_>,
+    typed: &str,
+) -> Result<Page, Page> {
     let channel = match form.field("channel") {
         Some("call") => CodeChannel::Call,
         _ => CodeChannel::Sms,
     };
-    let typed = form.field("phone").unwrap_or_default();
     let sent = verification::send_code(
         &state.store,
         state.workers.deliverer(),
@@ -207,6 +322,8 @@ struct View<'a> {
     user: &'a User,
     mode: VerificationMode,
     token: String,
+    /// The number may be changed or removed from this browser (see [`unlocked`]).
+    unlocked: bool,
 }
 
 impl View<'_> {
@@ -246,7 +363,13 @@ impl View<'_> {
     }
 
     /// The page as opened: the profile and the forms.
-    fn start(&self, error: Option<String>, typed: Option<&str>, pending: Option<&str>) -> Markup {
+    fn start(
+        &self,
+        error: Option<String>,
+        typed: Option<&str>,
+        pending: Option<&str>,
+        done: Option<&str>,
+    ) -> Markup {
         let action = action(self.user);
         let minutes = CODE_RULES.lifetime.as_secs() / 60;
         page(
@@ -255,6 +378,7 @@ impl View<'_> {
             html! {
                 (self.profile())
                 @if let Some(error) = &error { (notice("error", html! { (error) })) }
+                @if let Some(done) = done { (notice("ok", html! { (done) })) }
                 @if self.mode == VerificationMode::Trust {
                     p { "Phone numbers on this server are managed by your administrators. Ask them to add or change yours." }
                 } @else {
@@ -264,6 +388,21 @@ impl View<'_> {
                             (self.code_form("pending-code"))
                         }
                     }
+                    @if !self.unlocked {
+                        div.card {
+                            form method="post" action=(action) {
+                                (self.hidden("send-current"))
+                                p { "Your number is confirmed. To change or remove it, first confirm you still hold it: we send a code to it." }
+                                fieldset {
+                                    legend { "Send the code by" }
+                                    label { input type="radio" name="channel" value="sms" checked; "SMS" }
+                                    label { input type="radio" name="channel" value="call"; "Phone call" }
+                                }
+                                button type="submit" { "Send a code to my number" }
+                            }
+                            p.muted { "Lost that phone? Ask your admin to change the number." }
+                        }
+                    } @else {
                     div.card {
                         form method="post" action=(action) {
                             (self.hidden("send"))
@@ -283,6 +422,7 @@ impl View<'_> {
                             (self.hidden("remove"))
                             button.secondary type="submit" { "Remove my number" }
                         }
+                    }
                     }
                 }
             },
@@ -329,7 +469,10 @@ impl View<'_> {
     /// The page as opened, with why the last form did not work and the number the
     /// person typed, if any, back in its field.
     fn refuse(&self, status: StatusCode, error: &str, typed: Option<&str>) -> Page {
-        Page::new(status, self.start(Some(error.to_owned()), typed, None))
+        Page::new(
+            status,
+            self.start(Some(error.to_owned()), typed, None, None),
+        )
     }
 
     fn after_check(&self, checked: Checked) -> Page {

@@ -369,3 +369,46 @@ async fn check_reports_every_part_of_a_deploy_and_fails_when_one_fails() {
     assert!(report.contains("FAIL  schedule primary"), "{report}");
     assert!(report.contains("404"), "{report}");
 }
+
+/// `users link` shows the verification page's secret path; `users rotate-link` replaces
+/// it, and the old one stops working.
+#[tokio::test]
+async fn a_users_verification_link_can_be_shown_and_rotated() {
+    let db = common::fresh_database().await;
+    ok(emu(
+        &db,
+        &[
+            "users",
+            "add",
+            "--email",
+            "ed@example.com",
+            "--username",
+            "ed",
+        ],
+    ));
+    let shown = ok(emu(&db, &["users", "link", "ed@example.com"]));
+    let old = shown
+        .trim()
+        .strip_prefix("/verify/")
+        .expect("a /verify/ path")
+        .to_owned();
+    assert_eq!(old.len(), 20, "{shown}");
+    let rotated = ok(emu(&db, &["users", "rotate-link", "ed@example.com"]));
+    assert!(rotated.contains("next user sync"), "{rotated}");
+    let new = ok(emu(&db, &["users", "link", "ed@example.com"]));
+    assert_ne!(new.trim(), shown.trim());
+    assert!(rotated.contains(new.trim()), "{rotated}");
+    let store = emu_oncall::app::connect_and_migrate(&common::test_config(&db, &[]))
+        .await
+        .unwrap();
+    assert!(store
+        .find_active_user_by_link(&old)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .find_active_user_by_link(new.trim().trim_start_matches("/verify/"))
+        .await
+        .unwrap()
+        .is_some());
+}

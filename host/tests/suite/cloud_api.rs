@@ -235,11 +235,11 @@ async fn bulk_user_sync_marks_users_with_a_phone_as_verified() {
             .clone()
     };
     let alice_json = by_email("alice@example.com");
-    assert_eq!(alice_json["id"], json!(alice.id));
+    assert_eq!(alice_json["id"], json!(alice.link_id));
     assert_eq!(alice_json["is_phone_number_verified"], json!(true));
-    assert!(alice.id.len() <= 20);
+    assert!(alice.link_id.len() <= 20);
     let bob_json = by_email("bob@example.com");
-    assert_eq!(bob_json["id"], json!(bob.id));
+    assert_eq!(bob_json["id"], json!(bob.link_id));
     assert_eq!(bob_json["is_phone_number_verified"], json!(false));
 }
 
@@ -333,7 +333,7 @@ async fn single_user_sync_matches_a_raw_plus_email_case_insensitively() {
         1,
         "the filter must not return everyone: {body}"
     );
-    assert_eq!(results[0]["id"], json!(alice.id));
+    assert_eq!(results[0]["id"], json!(alice.link_id));
     assert_eq!(results[0]["is_phone_number_verified"], json!(true));
 
     let (status, body) = get_json(

@@ -245,7 +245,10 @@ async fn malformed_page_forms_get_a_page_never_a_5xx() {
     .await;
     let mut browser = common::pages::PageClient::new(&server.base);
     let page = browser
-        .get(&format!("/a/grafana-oncall-app/users?p=1&id={}", user.id))
+        .get(&format!(
+            "/a/grafana-oncall-app/users?p=1&id={}",
+            user.link_id
+        ))
         .await;
     let csrf = page.csrf();
     let login_csrf = browser.get("/").await.csrf();
@@ -275,7 +278,7 @@ async fn malformed_page_forms_get_a_page_never_a_5xx() {
             // The token stays intact so the mutated fields reach the form's handling.
             let mut body = mutate(seeds[n % 4], &mut random);
             body.extend(format!("&csrf={csrf}").bytes());
-            (format!("/verify/{}", user.id), body)
+            (format!("/verify/{}", user.link_id), body)
         };
         let response = client
             .post(format!("{}{path}", server.base))
@@ -317,7 +320,7 @@ async fn malformed_page_forms_get_a_page_never_a_5xx() {
         format!("step=re%00move&csrf={csrf}"),
     ] {
         let response = client
-            .post(format!("{}/verify/{}", server.base, user.id))
+            .post(format!("{}/verify/{}", server.base, user.link_id))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .header("Cookie", &cookie)
             .body(body.clone())

@@ -19,7 +19,7 @@ const NEW_NUMBER_E164: &str = "+4915123456789";
 
 /// The engine's link, as v1.10.4 and later build it.
 pub fn engine_link(user: &User) -> String {
-    format!("/a/grafana-oncall-app/users?p=1&id={}", user.id)
+    format!("/a/grafana-oncall-app/users?p=1&id={}", user.link_id)
 }
 
 /// The six digits of the `count`-th message the sink received.
@@ -71,7 +71,7 @@ async fn open_page(browser: &mut PageClient, user: &User) -> Answer {
 async fn send(browser: &mut PageClient, user: &User, csrf: &str, channel: &str) -> Answer {
     browser
         .post(
-            &format!("/verify/{}", user.id),
+            &format!("/verify/{}", user.link_id),
             &[
                 ("csrf", csrf),
                 ("step", "send"),
@@ -82,10 +82,33 @@ async fn send(browser: &mut PageClient, user: &User, csrf: &str, channel: &str) 
         .await
 }
 
+/// Proves the browser holds the user's saved number (a code to it, typed back), as
+/// changing or removing a confirmed number needs; the code is the sink's `count`-th
+/// message.
+async fn unlock(
+    fixture: &WithWebhook,
+    browser: &mut PageClient,
+    user: &User,
+    csrf: &str,
+    count: usize,
+) {
+    let sent = browser
+        .post(
+            &format!("/verify/{}", user.link_id),
+            &[("csrf", csrf), ("step", "send-current"), ("channel", "sms")],
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let code = code_from(&fixture.sink, count).await;
+    let unlocked = confirm(browser, user, csrf, &code).await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
+    assert!(unlocked.body.contains("You can now change or remove it"));
+}
+
 async fn confirm(browser: &mut PageClient, user: &User, csrf: &str, code: &str) -> Answer {
     browser
         .post(
-            &format!("/verify/{}", user.id),
+            &format!("/verify/{}", user.link_id),
             &[("csrf", csrf), ("step", "confirm"), ("code", code)],
         )
         .await
@@ -362,7 +385,7 @@ async fn every_form_needs_its_csrf_token_and_cookie() {
     .await;
     let mut browser = PageClient::new(&fixture.server.base);
     let csrf = open_page(&mut browser, &user).await.csrf();
-    let path = format!("/verify/{}", user.id);
+    let path = format!("/verify/{}", user.link_id);
 
     let without_token = browser
         .post(&path, &[("step", "send"), ("phone", NEW_NUMBER)])
@@ -425,13 +448,13 @@ async fn unknown_ids_get_one_plain_not_found_and_every_link_variant_works() {
     assert_eq!(browser.get("/verify").await.status, 404);
     assert_eq!(
         browser
-            .get(&format!("/verify/{}/more", user.id))
+            .get(&format!("/verify/{}/more", user.link_id))
             .await
             .status,
         404
     );
     let put = client()
-        .put(format!("{}/verify/{}", fixture.server.base, user.id))
+        .put(format!("{}/verify/{}", fixture.server.base, user.link_id))
         .send()
         .await
         .unwrap();
@@ -447,11 +470,11 @@ async fn unknown_ids_get_one_plain_not_found_and_every_link_variant_works() {
         assert!(started.elapsed() >= Duration::from_millis(100), "{path}");
     }
     for path in [
-        format!("/a/grafana-oncall-app/users?p=1&id={}", user.id),
-        format!("/a/grafana-oncall-app/users/?p=1&id={}", user.id),
-        format!("/a/grafana-irm-app/users?p=1&id={}", user.id),
-        format!("/a/grafana-oncall-app/?page=users&p=1&id={}", user.id),
-        format!("/verify/{}", user.id),
+        format!("/a/grafana-oncall-app/users?p=1&id={}", user.link_id),
+        format!("/a/grafana-oncall-app/users/?p=1&id={}", user.link_id),
+        format!("/a/grafana-irm-app/users?p=1&id={}", user.link_id),
+        format!("/a/grafana-oncall-app/?page=users&p=1&id={}", user.link_id),
+        format!("/verify/{}", user.link_id),
     ] {
         let answer = browser.get(&path).await;
         assert_eq!(answer.status, 200, "{path}");
@@ -478,9 +501,10 @@ async fn removing_the_number_unverifies_it_for_the_engine() {
     let mut browser = PageClient::new(&server.base);
     let page = open_page(&mut browser, &user).await;
     assert!(page.body.contains("+49********678") && !page.body.contains("+4915112345678"));
+    unlock(&fixture, &mut browser, &user, &page.csrf(), 1).await;
     let removed = browser
         .post(
-            &format!("/verify/{}", user.id),
+            &format!("/verify/{}", user.link_id),
             &[("csrf", &page.csrf()), ("step", "remove")],
         )
         .await;
@@ -489,7 +513,7 @@ async fn removing_the_number_unverifies_it_for_the_engine() {
     assert_eq!(stored(&server.store, &user).await.phone_number, None);
     assert!(!engine_sees_verified(server, "finn@example.com").await);
     // The number that stops getting pages is told.
-    let told = fixture.sink.wait_for(1, Duration::from_secs(10)).await[0].json();
+    let told = fixture.sink.wait_for(2, Duration::from_secs(10)).await[1].json();
     assert_eq!(told["recipient"]["phone_number"], "+4915112345678");
     assert!(
         told["message"].as_str().unwrap().contains("removed"),
@@ -511,15 +535,20 @@ async fn a_replaced_number_is_told_where_pages_go_now() {
     .await;
     let mut browser = PageClient::new(&server.base);
     let csrf = open_page(&mut browser, &user).await.csrf();
+    unlock(&fixture, &mut browser, &user, &csrf, 1).await;
     assert_eq!(send(&mut browser, &user, &csrf, "sms").await.status, 200);
-    let code = code_from(&fixture.sink, 1).await;
+    let code = code_from(&fixture.sink, 2).await;
     // A wrong code changes nothing and tells nobody.
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert_eq!(confirm(&mut browser, &user, &csrf, wrong).await.status, 400);
     assert_eq!(confirm(&mut browser, &user, &csrf, &code).await.status, 200);
-    let requests = fixture.sink.wait_for(2, Duration::from_secs(10)).await;
-    assert_eq!(requests.len(), 2, "the code, then one notice");
-    let told = requests[1].json();
+    let requests = fixture.sink.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(
+        requests.len(),
+        3,
+        "the unlock code, the code, then one notice"
+    );
+    let told = requests[2].json();
     assert_eq!(told["recipient"]["phone_number"], "+4915112345678");
     let text = told["message"].as_str().unwrap();
     assert!(text.contains("changed to +49********789"), "{text}");
@@ -608,7 +637,7 @@ async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mod
     assert!(!page.body.contains("<form"), "no forms in trust mode");
     let refused = browser
         .post(
-            &format!("/verify/{}", unconfirmed.id),
+            &format!("/verify/{}", unconfirmed.link_id),
             &[("csrf", &csrf), ("step", "remove")],
         )
         .await;

@@ -28,7 +28,9 @@ struct CloudUser<'a> {
 impl<'a> CloudUser<'a> {
     fn new(user: &'a User, mode: VerificationMode) -> Self {
         CloudUser {
-            id: &user.id,
+            // The link secret, not the user id: the engine builds the person's
+            // "Verify in Cloud" link from it (`CloudUserIdentity.cloud_id`, 20 characters).
+            id: &user.link_id,
             grafana_id: None,
             email: &user.email,
             username: &user.username,
