@@ -27,11 +27,12 @@ pub const NOTIFICATION_OUTCOMES: [&str; 8] = [
 pub const ALL_CHANNELS: [&str; 5] = ["sms", "call", "push", "shift", "test"];
 pub const PLUGIN_EVENTS: [&str; 4] = ["loaded", "swapped", "failed", "unloaded"];
 pub const ATTEMPT_OUTCOMES: [&str; 3] = ["delivered", "retryable", "permanent"];
-pub const POLL_OUTCOMES: [&str; 5] = [
+pub const POLL_OUTCOMES: [&str; 6] = [
     "ok",
     "not_modified",
     "fetch_error",
     "parse_error",
+    "zone_error",
     "unknown_user",
 ];
 

@@ -228,6 +228,14 @@ async fn check_schedules(config: &Config, report: &mut Report) {
             }
         };
         match schedules::parse(&text) {
+            Ok(calendar) if calendar.zone_error().is_some() => report.fail(
+                &what,
+                format!(
+                    "{}: who is on call cannot be told: {}",
+                    fetch::redacted(&url),
+                    calendar.zone_error().unwrap_or_default()
+                ),
+            ),
             Ok(calendar) => {
                 let (shifts, errors) = schedules::occurrences(
                     &calendar,

@@ -97,6 +97,9 @@ pub async fn run(config: &Config, command: SchedulesCommand) -> anyhow::Result<(
     let text = fetch::read(&ical, &client, config.limits.max_response_bytes).await?;
     let calendar = parse(&text)
         .with_context(|| format!("{} is not a usable iCal export", fetch::redacted(&ical)))?;
+    if let Some(error) = calendar.zone_error() {
+        bail!("who is on call cannot be told: {error}");
+    }
     for skipped in &calendar.skipped {
         eprintln!("warning: skipped {skipped}");
     }

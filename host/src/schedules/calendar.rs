@@ -41,6 +41,38 @@ pub struct Calendar {
     pub events: Vec<Event>,
     /// Events that could not be read, with why; the rest of the file still counts.
     pub skipped: Vec<String>,
+    /// Events whose time zone nothing resolves, each naming the TZID and the event.
+    /// Unlike a skipped event, this makes the whole answer unknown: a shift in an
+    /// unknown zone could be anyone's now, so "nobody on call" would be a guess.
+    pub unresolved_zones: Vec<String>,
+}
+
+impl Calendar {
+    /// Why who is on call cannot be told from this file: its events in zones nothing
+    /// resolves. `None` when every event's zone is known.
+    pub fn zone_error(&self) -> Option<String> {
+        (!self.unresolved_zones.is_empty()).then(|| self.unresolved_zones.join("; "))
+    }
+}
+
+/// Why an event could not be read.
+enum EventError {
+    /// Its TZID is not an IANA name, and neither the feed's VTIMEZONE nor the CLDR list
+    /// of Windows zone names says which zone it is.
+    Zone(String),
+    Other(String),
+}
+
+impl From<String> for EventError {
+    fn from(reason: String) -> Self {
+        EventError::Other(reason)
+    }
+}
+
+impl From<&str> for EventError {
+    fn from(reason: &str) -> Self {
+        EventError::Other(reason.to_owned())
+    }
 }
 
 /// The username in a SUMMARY, and its layer if it has one: OnCall's schedule exports
@@ -84,47 +116,103 @@ fn text(component: &Component<'_>, name: &str) -> Option<String> {
         .map(|p| p.val.clone().unescape_text().as_str().to_owned())
 }
 
-/// Maps TZIDs defined by a VTIMEZONE to an IANA zone when the name itself is not one
-/// (Outlook's "W. Europe Standard Time" with `X-LIC-LOCATION:Europe/Berlin`).
+/// Maps TZIDs defined by a VTIMEZONE to an IANA zone when the name itself is not one:
+/// by its `X-LIC-LOCATION` (`W. Europe Standard Time` → `Europe/Berlin`), else, for a
+/// zone with one fixed offset (a STANDARD and no DAYLIGHT), the `Etc/GMT` zone of that
+/// offset. Rules with daylight saving and no location are not matched to a zone.
 fn zone_aliases(components: &[Component<'_>]) -> Vec<(String, String)> {
     components
         .iter()
         .filter(|c| c.name.as_str().eq_ignore_ascii_case("VTIMEZONE"))
         .filter_map(|c| {
             let tzid = text(c, "TZID")?;
-            let location = text(c, "X-LIC-LOCATION")?;
+            let location = text(c, "X-LIC-LOCATION")
+                .filter(|location| zone_named(location).is_ok())
+                .or_else(|| fixed_offset_zone(c))?;
             Some((tzid, location))
         })
         .collect()
+}
+
+/// `Etc/GMT-3` for a VTIMEZONE whose only rule is a STANDARD with `TZOFFSETTO:+0300`
+/// (the `Etc` zones' signs are inverted, as POSIX has them).
+fn fixed_offset_zone(vtimezone: &Component<'_>) -> Option<String> {
+    let rules: Vec<&Component<'_>> = vtimezone.components.iter().collect();
+    let daylight = rules
+        .iter()
+        .any(|rule| rule.name.as_str().eq_ignore_ascii_case("DAYLIGHT"));
+    let standard: Vec<&&Component<'_>> = rules
+        .iter()
+        .filter(|rule| rule.name.as_str().eq_ignore_ascii_case("STANDARD"))
+        .collect();
+    if daylight || standard.len() != 1 {
+        return None;
+    }
+    let offset = text(standard[0], "TZOFFSETTO")?;
+    let offset = offset.trim();
+    let (sign, digits) = match offset.as_bytes().first()? {
+        b'+' => (1, &offset[1..]),
+        b'-' => (-1, &offset[1..]),
+        _ => return None,
+    };
+    if digits.len() < 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..4].parse().ok()?;
+    if minutes != 0 || hours > 14 {
+        return None;
+    }
+    Some(match sign * hours {
+        0 => "Etc/UTC".to_owned(),
+        east if east > 0 => format!("Etc/GMT-{east}"),
+        west => format!("Etc/GMT+{}", -west),
+    })
+}
+
+/// The IANA zone for `tzid`: the feed's own definition first, then the name itself
+/// (IANA, or written as a path), then CLDR's list of Windows zone names (Outlook and
+/// Exchange write `W. Europe Standard Time`), world-wide default territory.
+fn resolve_zone(tzid: &str, aliases: &[(String, String)]) -> Option<String> {
+    let tzid = tzid.trim().trim_matches('"');
+    if let Some((_, iana)) = aliases.iter().find(|(alias, _)| alias == tzid) {
+        return Some(iana.clone());
+    }
+    if zone_named(tzid).is_ok() {
+        return Some(tzid.to_owned());
+    }
+    localzone::win_zone_to_iana(tzid, Some("001"))
+        .filter(|iana| zone_named(iana).is_ok())
+        .map(str::to_owned)
 }
 
 fn time_of(
     property: &Property<'_>,
     aliases: &[(String, String)],
     value: &str,
-) -> Result<Time, String> {
-    let tzid = param(property, "TZID").map(|tzid| {
-        aliases
-            .iter()
-            .find(|(alias, _)| alias == tzid.trim_matches('"'))
-            .map_or(tzid.to_owned(), |(_, iana)| iana.clone())
-    });
-    if let Some(name) = &tzid {
-        zone_named(name)?;
-    }
+) -> Result<Time, EventError> {
+    let tzid = match param(property, "TZID") {
+        Some(tzid) => Some(resolve_zone(tzid, aliases).ok_or_else(|| {
+            EventError::Zone(format!(
+                "time zone {:?} is not an IANA name, and neither the feed's VTIMEZONE nor the Windows zone names say which zone it is",
+                tzid.trim_matches('"')
+            ))
+        })?),
+        None => None,
+    };
     let is_date = param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
-    parse_time(value, tzid.as_deref(), is_date)
+    Ok(parse_time(value, tzid.as_deref(), is_date)?)
 }
 
 fn times(
     component: &Component<'_>,
     name: &str,
     aliases: &[(String, String)],
-) -> Result<Vec<Time>, String> {
+) -> Result<Vec<Time>, EventError> {
     let mut out = Vec::new();
     for property in props(component, name) {
         if param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("PERIOD")) {
-            return Err(format!("{name} with VALUE=PERIOD is not supported"));
+            return Err(format!("{name} with VALUE=PERIOD is not supported").into());
         }
         for value in property
             .val
@@ -142,14 +230,14 @@ fn one_time(
     component: &Component<'_>,
     name: &str,
     aliases: &[(String, String)],
-) -> Result<Option<Time>, String> {
+) -> Result<Option<Time>, EventError> {
     match props(component, name).next() {
         Some(property) => time_of(property, aliases, property.val.as_str()).map(Some),
         None => Ok(None),
     }
 }
 
-fn event(component: &Component<'_>, aliases: &[(String, String)]) -> Result<Event, String> {
+fn event(component: &Component<'_>, aliases: &[(String, String)]) -> Result<Event, EventError> {
     let summary = text(component, "SUMMARY").unwrap_or_default();
     let (person, layer) = person_and_layer(&summary);
     let start = one_time(component, "DTSTART", aliases)?.ok_or("no DTSTART")?;
@@ -208,12 +296,15 @@ pub fn parse(text_in: &str) -> Result<Calendar, CalendarError> {
         .iter()
         .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
     {
+        let uid = || text(component, "UID").unwrap_or_default();
         match event(component, &aliases) {
             Ok(event) => calendar.events.push(event),
-            Err(reason) => calendar.skipped.push(format!(
-                "event {:?}: {reason}",
-                text(component, "UID").unwrap_or_default()
-            )),
+            Err(EventError::Zone(reason)) => calendar
+                .unresolved_zones
+                .push(format!("event {:?}: {reason}", uid())),
+            Err(EventError::Other(reason)) => calendar
+                .skipped
+                .push(format!("event {:?}: {reason}", uid())),
         }
     }
     Ok(calendar)

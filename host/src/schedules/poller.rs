@@ -209,6 +209,11 @@ impl Poller {
             } => (text, etag, last_modified, "ok"),
         };
         let calendar = parse(&body).map_err(|err| ("parse_error", err.to_string()))?;
+        // Shifts in a zone nobody knows could be anyone's now: the poll fails, naming
+        // the zone and the event, rather than answering "nobody on call".
+        if let Some(error) = calendar.zone_error() {
+            return Err(("zone_error", error));
+        }
         let now = Utc::now();
         let (shifts, errors) = occurrences(
             &calendar,

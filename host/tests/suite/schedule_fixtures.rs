@@ -187,3 +187,80 @@ async fn schedules_oncall_reads_an_export_url_and_never_prints_its_token() {
         "the token leaked: {stderr}"
     );
 }
+
+fn zones_fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/zones")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Who `schedules oncall` says is on call at each instant, or its error.
+fn on_call_lines(file: &str, instants: &[&str]) -> Result<Vec<serde_json::Value>, String> {
+    let mut args = vec!["schedules", "oncall", "--ical", file];
+    for instant in instants {
+        args.extend(["--at", instant]);
+    }
+    let output = emu(&args);
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect())
+}
+
+/// Outlook names zones the Windows way (`W. Europe Standard Time`), defined only by the
+/// feed's VTIMEZONE: the CLDR mapping makes it Europe/Berlin, so a 09:00–17:00 local
+/// shift ends at 15:00 UTC in summer, not 17:00.
+#[test]
+fn windows_zone_names_resolve_through_cldr() {
+    let lines = on_call_lines(
+        &zones_fixture("outlook-w-europe.ics"),
+        &[
+            "2026-07-01T08:00:00Z",
+            "2026-07-01T15:30:00Z",
+            "2026-12-01T15:30:00Z",
+        ],
+    )
+    .expect("resolved");
+    let on_call: Vec<&serde_json::Value> = lines.iter().map(|line| &line["on_call"]).collect();
+    assert_eq!(
+        on_call,
+        vec![
+            &serde_json::json!(["alice"]),
+            &serde_json::json!([]),
+            &serde_json::json!(["alice"]),
+        ],
+        "{lines:?}"
+    );
+}
+
+/// A zone with one fixed offset and no name anything knows resolves to that offset.
+#[test]
+fn a_fixed_offset_vtimezone_resolves_to_its_offset() {
+    let lines = on_call_lines(
+        &zones_fixture("outlook-fixed-offset.ics"),
+        &["2026-07-01T07:00:00Z", "2026-07-01T14:30:00Z"],
+    )
+    .expect("resolved");
+    assert_eq!(lines[0]["on_call"], serde_json::json!(["carol"]));
+    assert_eq!(lines[1]["on_call"], serde_json::json!([]), "{lines:?}");
+}
+
+/// A zone nothing resolves is an error naming the TZID and the event, never an answer
+/// of "nobody on call".
+#[test]
+fn an_unresolvable_zone_is_an_error_not_an_empty_answer() {
+    let error = on_call_lines(
+        &zones_fixture("outlook-customized-dst.ics"),
+        &["2026-07-01T14:00:00Z"],
+    )
+    .expect_err("no answer for an unknown zone");
+    assert!(
+        error.contains("Customized Time Zone") && error.contains("custom-zone-shift"),
+        "{error}"
+    );
+}

@@ -606,3 +606,39 @@ async fn callback_schedules_open_and_resolve_one_alert_group_per_shift() {
         .iter()
         .all(|n| n.delivered_by.as_deref() == Some("callback")));
 }
+
+/// A polled export with a zone nothing resolves fails its poll, the zone and the event
+/// named on the schedule's state (the status page and `schedules list` show it), and the
+/// last known on-call set stays.
+#[tokio::test]
+async fn an_export_with_an_unknown_zone_fails_its_poll_and_says_why() {
+    let tracking = tracking().await;
+    let feed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/zones/outlook-customized-dst.ics"),
+    )
+    .unwrap();
+    tracking.export.respond_with(&feed);
+    let db = fresh_database().await;
+    let server = tracking.server_on(&db).await;
+    let store = &server.store;
+    let failed = eventually_async(Duration::from_secs(10), || async {
+        store
+            .list_schedules()
+            .await
+            .ok()
+            .and_then(|states| states.first().and_then(|state| state.last_error.clone()))
+            .is_some_and(|error| {
+                error.contains("Customized Time Zone") && error.contains("custom-zone-shift")
+            })
+    })
+    .await;
+    assert!(failed, "{:?}", store.list_schedules().await);
+    assert_eq!(on_call(store).await, None, "no on-call set was made up");
+    let metrics = scrape_metrics(&server).await;
+    assert!(
+        metrics.contains("outcome=\"zone_error\"} 1")
+            || metrics.contains("outcome=\"zone_error\"} 2"),
+        "{metrics}"
+    );
+}
