@@ -52,20 +52,26 @@ fn is_separator(ch: char) -> bool {
 }
 
 /// Masks every phone number in free text (a provider's error message, a plugin's log
-/// line), written however it is: `+` and 7 to 15 digits, or, without the `+`, 9 to 15
-/// digits (national and bare forms), with spaces, dashes, dots, slashes or brackets
-/// between them. All but the last three digits (and a `+` with the two after it) become
+/// line), written however it is: `+` (or `%2B`) and 7 or more digits, or, without the
+/// `+`, 9 or more digits (national and bare forms), with spaces, dashes, dots, slashes
+/// or brackets between them. All but the last three digits (and a `+` with the two after it) become
 /// `*`; separators stay. A run of digits glued to letters (an id, a hash) is left alone.
 pub fn mask_in_text(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     while at < chars.len() {
-        let plus = chars[at] == '+';
-        let digits_from = if plus { at + 1 } else { at };
+        // `%2B`: a `+` as a URL writes it (a provider's error quoting its request).
+        let encoded_plus = at >= 3
+            && chars[at - 3] == '%'
+            && chars[at - 2] == '2'
+            && chars[at - 1].eq_ignore_ascii_case(&'b');
+        let plus = chars[at] == '+' || encoded_plus;
+        let digits_from = if chars[at] == '+' { at + 1 } else { at };
         // Glued to what comes before: a letter or digit, or a letter or digit and a
         // joining `-`, `.`, `/` or `_` (the later groups of a UUID, say).
-        let glued_before = at > 0
+        let glued_before = !encoded_plus
+            && at > 0
             && (chars[at - 1].is_alphanumeric()
                 || (matches!(chars[at - 1], '-' | '.' | '/' | '_')
                     && at > 1
@@ -97,12 +103,9 @@ pub fn mask_in_text(text: &str) -> String {
             }
         }
         let glued_after = chars.get(end).is_some_and(|ch| ch.is_alphanumeric());
-        let is_number = !glued_after
-            && if plus {
-                (7..=15).contains(&digits)
-            } else {
-                (9..=15).contains(&digits)
-            };
+        // No upper bound: numbers written one after the other join into one run, and
+        // masking a long run whole is the safe side.
+        let is_number = !glued_after && digits >= if plus { 7 } else { 9 };
         if !is_number {
             out.extend(&chars[at..end]);
             at = end;
@@ -170,6 +173,8 @@ mod tests {
             ("(0151) 1234.5678", "(****) ****.*678"),
             ("0049-151-12345678", "****-***-*****678"),
             ("to 4915112345678.", "to **********678."),
+            ("To=%2B4915112345678&Body=x", "To=%2B49********678&Body=x"),
+            ("0301234567 015112345678", "********** *********678"),
         ] {
             let shown = mask_in_text(written);
             assert_eq!(shown, masked, "{written}");
@@ -186,6 +191,7 @@ mod tests {
             "hash 9f86d081884c7d659a2feaa0c55ad015",
             "took 1234 ms",
             "+123 is short",
+            "id%2Bfoo and %2B123",
         ] {
             assert_eq!(mask_in_text(text), text);
         }

@@ -251,6 +251,15 @@ impl Deliverer {
                     .await
             }
         };
+        // As for a plugin call: the POST runs inside a lease that is still ours.
+        let fresh = claim.leased_at.elapsed()
+            < self
+                .lease()
+                .saturating_sub(config.schedules.callback_timeout.0)
+                / 2;
+        if !fresh && !self.renew(claim).await? {
+            return Ok(RoundResult::Waiting("lease lost".to_owned()));
+        }
         let started = Instant::now();
         let outcome = callback::post(&self.http, url, callback.body).await;
         let sender = Sender {
@@ -524,11 +533,24 @@ impl Deliverer {
         message: &WitNotification,
     ) -> Result<RoundResult, StoreError> {
         // Nothing can have been delivered before the first round.
-        let done = if claim.attempt > 1 {
+        // Who delivered in earlier rounds: their attempt rows, and the names the last
+        // round kept on the notification in case a row could not be written.
+        let mut done = if claim.attempt > 1 {
             self.store.delivered_by_plugins(notification.id).await?
         } else {
             Vec::new()
         };
+        for kept in notification
+            .delivered_by
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|name| !name.is_empty())
+        {
+            if !done.iter().any(|name| name == kept) {
+                done.push(kept.to_owned());
+            }
+        }
         let pending: Vec<&Arc<LoadedPlugin>> = plugins
             .iter()
             .filter(|plugin| !done.contains(&plugin.name))
@@ -577,6 +599,11 @@ impl Deliverer {
             return Ok(RoundResult::Waiting("lease lost".to_owned()));
         }
         if !retryable.is_empty() {
+            if !delivered.is_empty() {
+                self.store
+                    .keep_delivered_by(claim, &self.owner, &delivered.join(","))
+                    .await?;
+            }
             return Ok(RoundResult::Retrying(retryable.join("; ")));
         }
         if delivered.is_empty() {

@@ -122,15 +122,25 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
             if *stopped.borrow() {
                 return;
             }
-            let free = slots.available_permits();
-            if free == 0 {
+            // Places first, claims after: a claim must never wait for a place (the
+            // engine's rounds take them too), or its lease would run out unrenewed.
+            let mut permits = Vec::new();
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
+            if permits.is_empty() {
                 break;
             }
             let deliverer = &workers.deliverer;
             bury_exhausted(deliverer).await;
             match deliverer
                 .store
-                .claim_due(deliverer.owner(), delivery.lease.0, free as i64)
+                .claim_due(
+                    deliverer.owner(),
+                    delivery.lease.0,
+                    permits.len() as i64,
+                    deliverer.budget(),
+                )
                 .await
             {
                 Ok(claims) => {
@@ -141,10 +151,8 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
                     if claims.is_empty() {
                         break;
                     }
-                    for claim in claims {
-                        let Ok(permit) = slots.clone().acquire_owned().await else {
-                            return;
-                        };
+                    // One place each; the places left over go back as `permits` drops.
+                    for (claim, permit) in claims.into_iter().zip(permits.drain(..)) {
                         let deliverer = deliverer.clone();
                         workers.tracker.spawn(async move {
                             let _permit = permit;

@@ -170,16 +170,17 @@ fn fixed_offset_zone(vtimezone: &Component<'_>) -> Option<String> {
     })
 }
 
-/// The IANA zone for `tzid`: the feed's own definition first, then the name itself
-/// (IANA, or written as a path), then CLDR's list of Windows zone names (Outlook and
+/// The IANA zone for `tzid`: the name itself (IANA, or written as a path), then the
+/// feed's own definition, then CLDR's list of Windows zone names (Outlook and
 /// Exchange write `W. Europe Standard Time`), world-wide default territory.
 fn resolve_zone(tzid: &str, aliases: &[(String, String)]) -> Option<String> {
     let tzid = tzid.trim().trim_matches('"');
-    if let Some((_, iana)) = aliases.iter().find(|(alias, _)| alias == tzid) {
-        return Some(iana.clone());
-    }
+    // A real zone name wins over a feed's own (possibly trimmed) rules for it.
     if zone_named(tzid).is_ok() {
         return Some(tzid.to_owned());
+    }
+    if let Some((_, iana)) = aliases.iter().find(|(alias, _)| alias == tzid) {
+        return Some(iana.clone());
     }
     localzone::win_zone_to_iana(tzid, Some("001"))
         .filter(|iana| zone_named(iana).is_ok())

@@ -137,6 +137,7 @@ impl Store {
         owner: &str,
         lease: std::time::Duration,
         limit: i64,
+        budget: RetryBudget,
     ) -> Result<Vec<Claim>, StoreError> {
         let client = self.client().await?;
         let leased_at = std::time::Instant::now();
@@ -147,13 +148,22 @@ impl Store {
                      lease_until = now() + make_interval(secs => $2), updated_at = now()
                  FROM (SELECT id FROM notifications
                        WHERE (status IN ('pending', 'failed') AND next_attempt_at <= now())
-                          OR (status = 'delivering' AND lease_until < now())
+                          OR (status = 'delivering' AND lease_until < now()
+                              AND attempts - retry_base_attempts < $4
+                              AND coalesce(retry_requested_at, created_at)
+                                  > now() - make_interval(secs => $5))
                        ORDER BY next_attempt_at
                        LIMIT $3
                        FOR UPDATE SKIP LOCKED) due
                  WHERE n.id = due.id
                  RETURNING n.id, n.attempts",
-                &[&owner, &lease.as_secs_f64(), &limit],
+                &[
+                    &owner,
+                    &lease.as_secs_f64(),
+                    &limit,
+                    &budget.max_attempts,
+                    &budget.max_age.as_secs_f64(),
+                ],
             )
             .await?;
         Ok(rows
@@ -164,6 +174,26 @@ impl Store {
                 leased_at,
             })
             .collect())
+    }
+
+    /// Notes, on a round we hold, which plugins of a fan-out already delivered (comma
+    /// separated), so its retry skips them even when their attempt rows could not be
+    /// written. False when the claim is no longer ours.
+    pub async fn keep_delivered_by(
+        &self,
+        claim: Claim,
+        owner: &str,
+        plugins: &str,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let updated = client
+            .execute_cached(
+                "UPDATE notifications SET delivered_by = $4
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'delivering' AND attempts = $3",
+                &[&claim.id, &owner, &claim.attempt, &plugins],
+            )
+            .await?;
+        Ok(updated == 1)
     }
 
     /// Extends the lease of `claim` before a plugin call; false when it is no longer

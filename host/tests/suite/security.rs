@@ -1263,3 +1263,57 @@ async fn a_confirmed_number_changes_only_after_a_code_to_it() {
     let gone = server.store.find_user(&user.id).await.unwrap().unwrap();
     assert_eq!(gone.phone_number, None);
 }
+
+/// `allowed_hosts` naming a host lets a plugin reach it only at a public address: a
+/// name that resolves to loopback (as a rebinding or internal name would) is refused,
+/// while the same address written as an IP literal is the operator's explicit choice.
+#[tokio::test]
+async fn a_name_in_allowed_hosts_never_leads_a_plugin_inside() {
+    let sink = Sink::start().await;
+    let port = sink.addr.port().to_string();
+    let dir = plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
+    let dir_text = dir.path().display().to_string();
+    let by_name = format!("http://localhost:{port}/hook");
+    let allowed = format!("localhost:{port}");
+    let server = start_server(&[
+        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir_text),
+        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &by_name),
+        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", &allowed),
+        ("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "1"),
+    ])
+    .await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915112345678"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let _ = send_sms(&server, "alice@example.com", "by name").await;
+    let refused = eventually_async(Duration::from_secs(10), || async {
+        all_notifications(&server)
+            .await
+            .first()
+            .is_some_and(|n| n.status.as_str() == "dead")
+    })
+    .await;
+    assert!(refused, "{:?}", all_notifications(&server).await);
+    assert!(
+        sink.requests().is_empty(),
+        "the plugin reached a loopback address by name"
+    );
+    let attempts = server
+        .store
+        .attempts(all_notifications(&server).await[0].id)
+        .await
+        .unwrap();
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("IpProhibited"),
+        "{attempts:?}"
+    );
+}
