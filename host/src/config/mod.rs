@@ -228,6 +228,10 @@ pub struct SandboxConfig {
     /// Plugin calls running at once in this replica; more wait their turn.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub max_concurrent: u32,
+    /// Largest HTTP response body a plugin may read; a larger one ends its request
+    /// with an error the plugin sees.
+    #[serde(deserialize_with = "lenient::from_str_or_native")]
+    pub max_response_bytes: u64,
 }
 
 impl Default for SandboxConfig {
@@ -237,6 +241,7 @@ impl Default for SandboxConfig {
             cpu_ms: 2_000,
             memory_mb: 64,
             max_log_lines: 200,
+            max_response_bytes: 4 << 20,
             max_concurrent: 64,
         }
     }

@@ -69,6 +69,12 @@ impl Config {
                 10_000,
             ),
             (
+                "sandbox.max_response_bytes",
+                sandbox.max_response_bytes,
+                1024,
+                1 << 30,
+            ),
+            (
                 "delivery.max_attempts",
                 u64::from(self.delivery.max_attempts),
                 1,

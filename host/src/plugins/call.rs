@@ -38,6 +38,7 @@ impl LoadedPlugin {
             self.allowed_hosts.clone(),
             (sandbox.memory_mb as usize) << 20,
             sandbox.max_log_lines,
+            sandbox.max_response_bytes,
             self.secrets.clone(),
             hidden,
         );

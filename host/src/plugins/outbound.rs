@@ -27,15 +27,71 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) struct OutboundPolicy {
     plugin: Arc<str>,
     allowed_hosts: Arc<[String]>,
+    /// `sandbox.max_response_bytes`.
+    max_response_bytes: u64,
 }
 
 impl OutboundPolicy {
-    pub(super) fn new(plugin: Arc<str>, allowed_hosts: Arc<[String]>) -> Self {
+    pub(super) fn new(
+        plugin: Arc<str>,
+        allowed_hosts: Arc<[String]>,
+        max_response_bytes: u64,
+    ) -> Self {
         OutboundPolicy {
             plugin,
             allowed_hosts,
+            max_response_bytes,
         }
     }
+}
+
+/// A response body that ends in an error once more than `limit` bytes came.
+struct Capped {
+    inner: hyper::body::Incoming,
+    seen: u64,
+    limit: u64,
+}
+
+impl hyper::body::Body for Capped {
+    type Data = bytes::Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let length = frame.data_ref().map_or(0, |data| data.len() as u64);
+                self.seen = self.seen.saturating_add(length);
+                if self.seen > self.limit {
+                    return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(self.limit)))));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(Error::from(err)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn capped(body: hyper::body::Incoming, limit: u64) -> WasiBody {
+    Capped {
+        inner: body,
+        seen: 0,
+        limit,
+    }
+    .boxed_unsync()
 }
 
 /// What an entry of `allowed_hosts` allows.
@@ -168,6 +224,7 @@ async fn send_to(
     address: SocketAddr,
     host: String,
     https: bool,
+    max_response_bytes: u64,
 ) -> SendResult {
     let connect_timeout = options
         .and_then(|options| options.connect_timeout)
@@ -220,6 +277,14 @@ async fn send_to(
         .await
         .map_err(|_| Error::ConnectionReadTimeout)?
         .map_err(Error::from)?;
+    let announced = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > max_response_bytes) {
+        return Err(Error::HttpResponseBodySize(announced));
+    }
     let io = async move {
         match driven.await {
             Ok(Ok(())) => Ok(()),
@@ -228,7 +293,7 @@ async fn send_to(
         }
     };
     Ok((
-        response.map(|body| body.map_err(Error::from).boxed_unsync()),
+        response.map(|body| capped(body, max_response_bytes)),
         Box::new(io) as Box<dyn Future<Output = _> + Send>,
     ))
 }
@@ -250,6 +315,7 @@ impl WasiHttpHooks for OutboundPolicy {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         };
         let plugin = self.plugin.clone();
+        let max_response_bytes = self.max_response_bytes;
         Box::new(async move {
             let bare = host
                 .trim_start_matches('[')
@@ -262,7 +328,7 @@ impl WasiHttpHooks for OutboundPolicy {
                     return Err(err);
                 }
             };
-            send_to(request, options, address, bare, https).await
+            send_to(request, options, address, bare, https, max_response_bytes).await
         })
     }
 }

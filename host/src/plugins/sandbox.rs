@@ -42,6 +42,7 @@ impl PluginState {
         allowed_hosts: Arc<[String]>,
         memory_bytes: usize,
         max_log_lines: u32,
+        max_response_bytes: u64,
         secrets: Arc<[String]>,
         hidden: Arc<[String]>,
     ) -> Self {
@@ -51,7 +52,7 @@ impl PluginState {
             .allow_ip_name_lookup(false)
             .build();
         PluginState {
-            outbound: OutboundPolicy::new(plugin.clone(), allowed_hosts),
+            outbound: OutboundPolicy::new(plugin.clone(), allowed_hosts, max_response_bytes),
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
@@ -223,6 +224,7 @@ mod tests {
             Arc::from([]),
             64 << 20,
             10,
+            1 << 20,
             Arc::from([]),
             Arc::from([]),
         );

@@ -1317,3 +1317,46 @@ async fn a_name_in_allowed_hosts_never_leads_a_plugin_inside() {
         "{attempts:?}"
     );
 }
+
+/// A provider's answer larger than `sandbox.max_response_bytes` is an error the plugin
+/// sees, not memory the host spends.
+#[tokio::test]
+async fn a_plugin_reads_no_answer_past_its_cap() {
+    let hooks = common::webhook::with_webhook(
+        None,
+        &[
+            ("EMU_ONCALL_SANDBOX__MAX_RESPONSE_BYTES", "16384"),
+            ("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "1"),
+        ],
+    )
+    .await;
+    hooks.sink.respond_with(&"x".repeat(64 * 1024));
+    let server = &hooks.server;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915112345678"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await;
+    let _ = send_sms(server, "alice@example.com", "big answer").await;
+    let dead = eventually_async(Duration::from_secs(10), || async {
+        all_notifications(server)
+            .await
+            .first()
+            .is_some_and(|n| n.status.as_str() == "dead")
+    })
+    .await;
+    assert!(dead, "{:?}", all_notifications(server).await);
+    let id = all_notifications(server).await[0].id;
+    let attempts = server.store.attempts(id).await.unwrap();
+    assert!(
+        attempts[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("BodySize"),
+        "{attempts:?}"
+    );
+}
