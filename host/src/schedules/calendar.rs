@@ -119,7 +119,7 @@ fn text(component: &Component<'_>, name: &str) -> Option<String> {
 /// Maps TZIDs defined by a VTIMEZONE to an IANA zone when the name itself is not one:
 /// by its `X-LIC-LOCATION` (`W. Europe Standard Time` → `Europe/Berlin`), else, for a
 /// zone with one fixed offset (a STANDARD and no DAYLIGHT), the `Etc/GMT` zone of that
-/// offset. Rules with daylight saving and no location are not matched to a zone.
+/// offset, else the IANA zone its daylight-saving rules agree with (see `vtimezone`).
 fn zone_aliases(components: &[Component<'_>]) -> Vec<(String, String)> {
     components
         .iter()
@@ -128,7 +128,8 @@ fn zone_aliases(components: &[Component<'_>]) -> Vec<(String, String)> {
             let tzid = text(c, "TZID")?;
             let location = text(c, "X-LIC-LOCATION")
                 .filter(|location| zone_named(location).is_ok())
-                .or_else(|| fixed_offset_zone(c))?;
+                .or_else(|| fixed_offset_zone(c))
+                .or_else(|| zone_by_rules(c))?;
             Some((tzid, location))
         })
         .collect()
@@ -148,26 +149,32 @@ fn fixed_offset_zone(vtimezone: &Component<'_>) -> Option<String> {
     if daylight || standard.len() != 1 {
         return None;
     }
-    let offset = text(standard[0], "TZOFFSETTO")?;
-    let offset = offset.trim();
-    let (sign, digits) = match offset.as_bytes().first()? {
-        b'+' => (1, &offset[1..]),
-        b'-' => (-1, &offset[1..]),
-        _ => return None,
-    };
-    if digits.len() < 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+    let seconds = super::vtimezone::parse_offset(&text(standard[0], "TZOFFSETTO")?)?;
+    if seconds % 3600 != 0 {
         return None;
     }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits[2..4].parse().ok()?;
-    if minutes != 0 || hours > 14 {
-        return None;
-    }
-    Some(match sign * hours {
+    Some(match seconds / 3600 {
         0 => "Etc/UTC".to_owned(),
         east if east > 0 => format!("Etc/GMT-{east}"),
         west => format!("Etc/GMT+{}", -west),
     })
+}
+
+/// A VTIMEZONE with a STANDARD and a DAYLIGHT rule, matched to a zone by them.
+fn zone_by_rules(vtimezone: &Component<'_>) -> Option<String> {
+    let observances: Option<Vec<_>> = vtimezone
+        .components
+        .iter()
+        .map(|rule| {
+            super::vtimezone::observance(
+                &text(rule, "DTSTART")?,
+                &text(rule, "RRULE")?,
+                &text(rule, "TZOFFSETFROM")?,
+                &text(rule, "TZOFFSETTO")?,
+            )
+        })
+        .collect();
+    super::vtimezone::matching_zone(&observances?).map(|zone| zone.name().to_owned())
 }
 
 /// The IANA zone for `tzid`: the name itself (IANA, or written as a path), then the

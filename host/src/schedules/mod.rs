@@ -7,6 +7,7 @@ pub mod fetch;
 mod poller;
 pub mod shift;
 mod time;
+mod vtimezone;
 
 pub use calendar::{parse, Calendar, CalendarError, Event};
 pub use expand::{occurrences, on_call_at, Occurrence};

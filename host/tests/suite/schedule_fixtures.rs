@@ -250,17 +250,31 @@ fn a_fixed_offset_vtimezone_resolves_to_its_offset() {
     assert_eq!(lines[1]["on_call"], serde_json::json!([]), "{lines:?}");
 }
 
+/// Outlook's "Customized Time Zone", known only by its daylight-saving rules (US
+/// Eastern's here), is the zone those rules agree with: 09:00–17:00 local is 13:00–21:00
+/// UTC in summer.
+#[test]
+fn a_zone_known_only_by_its_rules_resolves_by_them() {
+    let lines = on_call_lines(
+        &zones_fixture("outlook-customized-dst.ics"),
+        &["2026-07-01T12:30:00Z", "2026-07-01T20:30:00Z"],
+    )
+    .expect("resolved");
+    assert_eq!(lines[0]["on_call"], serde_json::json!([]), "{lines:?}");
+    assert_eq!(lines[1]["on_call"], serde_json::json!(["bob"]), "{lines:?}");
+}
+
 /// A zone nothing resolves is an error naming the TZID and the event, never an answer
 /// of "nobody on call".
 #[test]
 fn an_unresolvable_zone_is_an_error_not_an_empty_answer() {
     let error = on_call_lines(
-        &zones_fixture("outlook-customized-dst.ics"),
+        &zones_fixture("outlook-unknown-rules.ics"),
         &["2026-07-01T14:00:00Z"],
     )
     .expect_err("no answer for an unknown zone");
     assert!(
-        error.contains("Customized Time Zone") && error.contains("custom-zone-shift"),
+        error.contains("Nowhere Standard Time") && error.contains("unknown-rules-shift"),
         "{error}"
     );
 }

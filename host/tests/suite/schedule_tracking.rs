@@ -615,7 +615,7 @@ async fn an_export_with_an_unknown_zone_fails_its_poll_and_says_why() {
     let tracking = tracking().await;
     let feed = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/zones/outlook-customized-dst.ics"),
+            .join("tests/data/zones/outlook-unknown-rules.ics"),
     )
     .unwrap();
     tracking.export.respond_with(&feed);
@@ -629,7 +629,7 @@ async fn an_export_with_an_unknown_zone_fails_its_poll_and_says_why() {
             .ok()
             .and_then(|states| states.first().and_then(|state| state.last_error.clone()))
             .is_some_and(|error| {
-                error.contains("Customized Time Zone") && error.contains("custom-zone-shift")
+                error.contains("Nowhere Standard Time") && error.contains("unknown-rules-shift")
             })
     })
     .await;
