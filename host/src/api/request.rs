@@ -68,16 +68,14 @@ pub fn all<'a>(params: &'a [(String, String)], key: &'a str) -> impl Iterator<It
         .map(|(_, value)| value.as_str())
 }
 
-/// How long a client may take to send a whole request body: a slow trickle would
+/// The whole body, refusing anything over `app.max_body_bytes` with 413, and a body
+/// that takes longer than `app.body_timeout` to arrive with 408: a slow trickle would
 /// otherwise hold a connection and its task for as long as the client likes.
-pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// The whole body, refusing anything over `limit` bytes with 413, and a body that takes
-/// longer than [`BODY_READ_TIMEOUT`] to arrive with 408.
 pub async fn read_body(
     request: Request<Incoming>,
-    limit: usize,
+    app: &crate::config::AppConfig,
 ) -> Result<(Option<String>, Bytes), ApiError> {
+    let limit = app.max_body_bytes;
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -92,7 +90,7 @@ pub async fn read_body(
         return Err(ApiError::TooLarge { limit });
     }
     let reading = Limited::new(request.into_body(), limit).collect();
-    let collected = tokio::time::timeout(BODY_READ_TIMEOUT, reading)
+    let collected = tokio::time::timeout(app.body_timeout.0, reading)
         .await
         .map_err(|_| ApiError::SlowBody)?
         .map_err(|err| {

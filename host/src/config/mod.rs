@@ -77,6 +77,8 @@ pub struct AppConfig {
     /// Largest request body accepted, in bytes.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub max_body_bytes: usize,
+    /// How long a client may take to send a whole request body.
+    pub body_timeout: ConfigDuration,
 }
 
 impl Default for AppConfig {
@@ -96,6 +98,7 @@ impl Default for AppConfig {
             plugins_dir: "plugins".to_owned(),
             plugin_cache_dir: default_plugin_cache_dir(),
             max_body_bytes: 256 * 1024,
+            body_timeout: ConfigDuration::secs(15),
         }
     }
 }

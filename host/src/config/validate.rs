@@ -127,6 +127,12 @@ impl Config {
                 ConfigDuration::secs(86_400),
             ),
             (
+                "app.body_timeout",
+                self.app.body_timeout,
+                ConfigDuration::secs(1),
+                ConfigDuration::secs(600),
+            ),
+            (
                 "heartbeat.timeout",
                 self.heartbeat.timeout,
                 ConfigDuration::secs(1),

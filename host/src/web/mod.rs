@@ -147,8 +147,9 @@ async fn posted(state: &AppState, request: Request<Incoming>) -> Result<Posted<'
             &err.to_string(),
         )
     };
-    let limit = state.config().app.max_body_bytes;
-    let (content_type, body) = read_body(request, limit).await.map_err(unreadable)?;
+    let (content_type, body) = read_body(request, &state.config().app)
+        .await
+        .map_err(unreadable)?;
     let fields = form_fields(content_type.as_deref(), &body).map_err(unreadable)?;
     let secret = secret(state).await?;
     Ok(Posted {

@@ -32,7 +32,7 @@ fn to_json(base: &str, integration: &Integration) -> serde_json::Value {
 pub async fn create(state: &AppState, request: Request<Incoming>) -> ApiResult {
     auth::check_engine(request.headers(), &state.config().app)?;
     let base = state.public_base(request.headers());
-    let (content_type, body) = read_body(request, state.config().app.max_body_bytes).await?;
+    let (content_type, body) = read_body(request, &state.config().app).await?;
     let fields = form_fields(content_type.as_deref(), &body)?;
     let name = required(&fields, "name")?;
     if name.chars().count() > MAX_NAME_LEN {

@@ -40,7 +40,7 @@ pub async fn notify(state: &AppState, request: Request<Incoming>, channel: Chann
 
 async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) -> ApiResult {
     auth::check_engine(request.headers(), &state.config().app)?;
-    let (content_type, body) = read_body(request, state.config().app.max_body_bytes).await?;
+    let (content_type, body) = read_body(request, &state.config().app).await?;
     let fields = form_fields(content_type.as_deref(), &body)?;
     let email = required(&fields, "email")?;
     let message = required(&fields, "message")?;

@@ -57,7 +57,7 @@ fn message_of(message: &Map<String, Value>, data: &Map<String, Value>) -> String
 
 async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
     auth::check_engine(request.headers(), &state.config().app)?;
-    let (_, body) = read_body(request, state.config().app.max_body_bytes).await?;
+    let (_, body) = read_body(request, &state.config().app).await?;
     let message: Value = serde_json::from_slice(&body)
         .map(crate::api::request::json_without_nul)
         .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
