@@ -15,20 +15,15 @@ fn token_digest(admin_token: &str) -> String {
     signing::to_hex(&Sha256::digest(admin_token.as_bytes()))
 }
 
-fn now_secs() -> u64 {
-    chrono::Utc::now().timestamp().max(0) as u64
-}
-
 /// A new session cookie for `admin_token`.
 pub fn start(secret: &[u8], admin_token: &str, secure: bool) -> Option<HeaderValue> {
-    let expires = (now_secs() + LIFETIME_SECS).to_string();
-    let signature = signing::sign(secret, &["session", &expires, &token_digest(admin_token)]);
-    cookies::set(
-        COOKIE,
-        &format!("{expires}.{signature}"),
+    let value = signing::expiring(
+        secret,
+        "session",
+        &[&token_digest(admin_token)],
         LIFETIME_SECS,
-        secure,
-    )
+    );
+    cookies::set(COOKIE, &value, LIFETIME_SECS, secure)
 }
 
 pub fn end(secure: bool) -> Option<HeaderValue> {
@@ -40,21 +35,9 @@ pub fn is_valid(headers: &HeaderMap, secret: &[u8], admin_token: &str) -> bool {
     if admin_token.is_empty() {
         return false;
     }
-    let Some(cookie) = cookies::get(headers, COOKIE) else {
-        return false;
-    };
-    let Some((expires, signature)) = cookie.split_once('.') else {
-        return false;
-    };
-    let Ok(expires_at) = expires.parse::<u64>() else {
-        return false;
-    };
-    expires_at > now_secs()
-        && signing::verify(
-            secret,
-            &["session", expires, &token_digest(admin_token)],
-            signature,
-        )
+    cookies::get(headers, COOKIE).is_some_and(|cookie| {
+        signing::check_expiring(secret, "session", &[&token_digest(admin_token)], &cookie)
+    })
 }
 
 #[cfg(test)]

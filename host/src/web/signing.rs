@@ -37,6 +37,33 @@ pub fn verify(secret: &[u8], parts: &[&str], given: &str) -> bool {
     }
 }
 
+fn now_secs() -> u64 {
+    chrono::Utc::now().timestamp().max(0) as u64
+}
+
+/// `<expiry>.<signature>`: a value good for `lifetime_secs`, signed over `kind`, the
+/// expiry and `bound` (what it is good for), so any replica can check it.
+pub fn expiring(secret: &[u8], kind: &str, bound: &[&str], lifetime_secs: u64) -> String {
+    let expires = (now_secs() + lifetime_secs).to_string();
+    let signature = sign(secret, &expiring_parts(kind, &expires, bound));
+    format!("{expires}.{signature}")
+}
+
+/// Whether `value` is an unexpired [`expiring`] value for `kind` and `bound`.
+pub fn check_expiring(secret: &[u8], kind: &str, bound: &[&str], value: &str) -> bool {
+    let Some((expires, signature)) = value.split_once('.') else {
+        return false;
+    };
+    expires.parse::<u64>().is_ok_and(|at| at > now_secs())
+        && verify(secret, &expiring_parts(kind, expires, bound), signature)
+}
+
+fn expiring_parts<'a>(kind: &'a str, expires: &'a str, bound: &[&'a str]) -> Vec<&'a str> {
+    let mut parts = vec![kind, expires];
+    parts.extend_from_slice(bound);
+    parts
+}
+
 pub fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

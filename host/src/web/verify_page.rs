@@ -33,10 +33,6 @@ fn action(user: &User) -> String {
 const UNLOCK_COOKIE: &str = "emu_unlock";
 const UNLOCK_SECS: u64 = 10 * 60;
 
-fn now_secs() -> u64 {
-    chrono::Utc::now().timestamp().max(0) as u64
-}
-
 fn number_digest(user: &User) -> String {
     use sha2::Digest;
     signing::to_hex(&sha2::Sha256::digest(
@@ -45,17 +41,13 @@ fn number_digest(user: &User) -> String {
 }
 
 fn unlock_cookie(secret: &[u8], user: &User, secure: bool) -> Option<hyper::header::HeaderValue> {
-    let expires = (now_secs() + UNLOCK_SECS).to_string();
-    let signature = signing::sign(
+    let value = signing::expiring(
         secret,
-        &["unlock", &user.id, &expires, &number_digest(user)],
-    );
-    cookies::set(
-        UNLOCK_COOKIE,
-        &format!("{expires}.{signature}"),
+        "unlock",
+        &[&user.id, &number_digest(user)],
         UNLOCK_SECS,
-        secure,
-    )
+    );
+    cookies::set(UNLOCK_COOKIE, &value, UNLOCK_SECS, secure)
 }
 
 /// Whether the user's number may be changed or removed from this browser: it has no
@@ -64,18 +56,9 @@ fn unlocked(headers: &HeaderMap, secret: &[u8], user: &User) -> bool {
     if user.phone_number.is_none() || user.phone_verified_at.is_none() {
         return true;
     }
-    let Some(cookie) = cookies::get(headers, UNLOCK_COOKIE) else {
-        return false;
-    };
-    let Some((expires, signature)) = cookie.split_once('.') else {
-        return false;
-    };
-    expires.parse::<u64>().is_ok_and(|at| at > now_secs())
-        && signing::verify(
-            secret,
-            &["unlock", &user.id, expires, &number_digest(user)],
-            signature,
-        )
+    cookies::get(headers, UNLOCK_COOKIE).is_some_and(|cookie| {
+        signing::check_expiring(secret, "unlock", &[&user.id, &number_digest(user)], &cookie)
+    })
 }
 
 fn store_failure(err: StoreError) -> Page {
