@@ -117,6 +117,9 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
         if *stopped.borrow() {
             return;
         }
+        // Once a tick, not per batch: claims skip spent rounds themselves, this only
+        // ends them.
+        bury_exhausted(&workers.deliverer).await;
         // Claim as long as there is due work and a free worker, and no stop was asked.
         loop {
             if *stopped.borrow() {
@@ -132,7 +135,6 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
                 break;
             }
             let deliverer = &workers.deliverer;
-            bury_exhausted(deliverer).await;
             match deliverer
                 .store
                 .claim_due(
