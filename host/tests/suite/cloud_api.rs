@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::*;
-use emu_oncall::store::notifications::{NotificationFilter, Status};
+use emu_oncall::store::notifications::Status;
 use emu_oncall::store::users::Role;
 use serde_json::{json, Value};
 
@@ -19,17 +19,6 @@ async fn get_json(server: &TestServer, path_and_query: &str, token: Option<&str>
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("every answer is JSON");
     (status, body)
-}
-
-async fn notifications(server: &TestServer) -> Vec<emu_oncall::store::notifications::Notification> {
-    server
-        .store
-        .list_notifications(&NotificationFilter {
-            limit: 1000,
-            ..NotificationFilter::default()
-        })
-        .await
-        .expect("list notifications")
 }
 
 // Checklist 1 and 5: served at the root; info returns a url ending in `/`.
@@ -430,7 +419,7 @@ async fn sms_and_calls_for_a_verified_user_are_committed_before_the_answer() {
     let (status, body) = post_form(&server, "/api/v1/make_call", Some(ENGINE_TOKEN), call).await;
     assert_eq!((status, body), (200, json!({})));
 
-    let stored = notifications(&server).await;
+    let stored = all_notifications(&server).await;
     assert_eq!(stored.len(), 2);
     let sms_row = stored.iter().find(|n| n.channel.as_str() == "sms").unwrap();
     assert_eq!(sms_row.user_id.as_deref(), Some(alice.id.as_str()));
@@ -473,7 +462,7 @@ async fn unverified_and_unknown_users_are_refused_with_the_engines_error_codes()
         );
     }
     assert!(
-        notifications(&server).await.is_empty(),
+        all_notifications(&server).await.is_empty(),
         "nothing refused is stored"
     );
 }
@@ -532,7 +521,7 @@ async fn the_daily_limit_is_per_user_and_channel() {
     )
     .await;
     assert_eq!(status, 200, "other users have their own limit");
-    assert_eq!(notifications(&server).await.len(), 4);
+    assert_eq!(all_notifications(&server).await.len(), 4);
 }
 
 #[tokio::test]
@@ -599,7 +588,7 @@ async fn long_messages_are_accepted_not_rejected() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(notifications(&server).await[0].message.len(), 5000);
+    assert_eq!(all_notifications(&server).await[0].message.len(), 5000);
 }
 
 // Checklist 10: the push relay.
@@ -636,7 +625,7 @@ async fn push_relay_stores_the_push_for_the_user_with_that_device() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let stored = notifications(&server).await;
+    let stored = all_notifications(&server).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].channel.as_str(), "push");
     assert_eq!(stored[0].user_id.as_deref(), Some(alice.id.as_str()));
@@ -668,7 +657,7 @@ async fn push_relay_refuses_bad_bodies_with_json() {
         let answer: Value = response.json().await.unwrap();
         assert_eq!(answer["error"], json!("bad-request"), "{body}");
     }
-    assert!(notifications(&server).await.is_empty());
+    assert!(all_notifications(&server).await.is_empty());
 }
 
 #[tokio::test]
@@ -768,7 +757,7 @@ async fn a_push_for_an_unknown_device_goes_to_the_push_routes_default_recipients
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let stored = notifications(&server).await;
+    let stored = all_notifications(&server).await;
     let mut emails: Vec<&str> = stored
         .iter()
         .filter_map(|n| n.recipient_email.as_deref())

@@ -47,19 +47,6 @@ async fn setup(files: &[(&str, &str)], settings: &[(&str, &str)]) -> Setup {
     }
 }
 
-async fn all_notifications(
-    server: &TestServer,
-) -> Vec<emu_oncall::store::notifications::Notification> {
-    server
-        .store
-        .list_notifications(&NotificationFilter {
-            limit: 10_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_engine_sms_reaches_the_webhook_with_the_users_details() {
     let setup = setup(&[("webhook.wasm", "webhook.wasm")], &[]).await;

@@ -6,7 +6,6 @@ use crate::common;
 
 use common::sink::Sink;
 use common::*;
-use emu_oncall::store::notifications::NotificationFilter;
 use serde_json::json;
 
 /// A push whose JSON carries the fields of a schedule callback is a push: it reaches no
@@ -48,26 +47,13 @@ async fn a_push_cannot_pose_as_a_schedule_callback() {
         .expect("push relay answers");
     assert_eq!(response.status().as_u16(), 200);
     // The first round runs before the answer; with no push plugin it can only wait.
-    let store = &server.store;
     let settled = eventually_async(Duration::from_secs(10), || async {
-        let listed = store
-            .list_notifications(&NotificationFilter {
-                limit: 10,
-                ..NotificationFilter::default()
-            })
-            .await
-            .expect("list");
+        let listed = all_notifications(&server).await;
         listed.len() == 1 && (listed[0].last_error.is_some() || listed[0].delivered_by.is_some())
     })
     .await;
     assert!(settled, "the push's first round ended");
-    let listed = store
-        .list_notifications(&NotificationFilter {
-            limit: 10,
-            ..NotificationFilter::default()
-        })
-        .await
-        .expect("list");
+    let listed = all_notifications(&server).await;
     assert_ne!(listed[0].delivered_by.as_deref(), Some("callback"));
     assert!(
         hooks.requests().is_empty(),
@@ -205,6 +191,22 @@ fn token_values(keys: &[&'static str]) -> impl Fn(&str) -> Vec<String> {
     }
 }
 
+/// A user with an admin-set (so confirmed) number, who can be paged.
+async fn add_paged_user(
+    store: &emu_oncall::store::Store,
+    email: &str,
+    username: &str,
+) -> emu_oncall::store::users::User {
+    add_user(
+        store,
+        email,
+        username,
+        Some("+4915112345678"),
+        emu_oncall::store::users::Role::User,
+    )
+    .await
+}
+
 /// Runs `sql` on the test's database, as a fault injector would.
 async fn execute(db_url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
@@ -226,19 +228,6 @@ async fn notification_status(server: &TestServer, id: uuid::Uuid) -> Option<Stri
         .map(|found| found.status.as_str().to_owned())
 }
 
-async fn all_notifications(
-    server: &TestServer,
-) -> Vec<emu_oncall::store::notifications::Notification> {
-    server
-        .store
-        .list_notifications(&NotificationFilter {
-            limit: 100,
-            ..NotificationFilter::default()
-        })
-        .await
-        .expect("list")
-}
-
 /// Three rounds queue for one sandbox slot behind a provider that takes 2 s, under a
 /// 3 s lease: the third waits 4 s. Its lease is kept while it waits, and the claim's
 /// attempt number fences it, so no round is taken over and sent again.
@@ -255,14 +244,7 @@ async fn rounds_waiting_for_a_sandbox_slot_are_delivered_exactly_once() {
     .await;
     let server = &hooks.server;
     hooks.sink.delay(Duration::from_secs(2));
-    add_user(
-        &server.store,
-        "alice@example.com",
-        "alice",
-        Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
-    )
-    .await;
+    add_paged_user(&server.store, "alice@example.com", "alice").await;
     let pages: Vec<String> = (0..3).map(|i| format!("page {i}")).collect();
     let answers = futures::future::join_all(
         pages
@@ -324,14 +306,7 @@ async fn a_failure_to_record_the_attempt_does_not_send_the_page_again() {
            FOR EACH ROW EXECUTE FUNCTION fail_first_attempt_row();",
     )
     .await;
-    add_user(
-        &server.store,
-        "alice@example.com",
-        "alice",
-        Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
-    )
-    .await;
+    add_paged_user(&server.store, "alice@example.com", "alice").await;
     let (status, _) = send_sms(server, "alice@example.com", "disk full").await;
     assert_eq!(status, 200);
     let id = all_notifications(server).await[0].id;
@@ -1092,14 +1067,7 @@ async fn a_send_that_timed_out_still_counts() {
 async fn the_verification_link_is_a_secret_apart_from_the_user_id() {
     let hooks = common::webhook::with_webhook(None, &[]).await;
     let server = &hooks.server;
-    let user = add_user(
-        &server.store,
-        "erin@example.com",
-        "erin",
-        Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
-    )
-    .await;
+    let user = add_paged_user(&server.store, "erin@example.com", "erin").await;
     let synced: serde_json::Value = client()
         .get(format!(
             "{}/api/v1/users/?email=erin@example.com",
@@ -1177,14 +1145,7 @@ async fn the_verification_link_is_a_secret_apart_from_the_user_id() {
 async fn a_confirmed_number_changes_only_after_a_code_to_it() {
     let hooks = common::webhook::with_webhook(None, &[]).await;
     let server = &hooks.server;
-    let user = add_user(
-        &server.store,
-        "erin@example.com",
-        "erin",
-        Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
-    )
-    .await;
+    let user = add_paged_user(&server.store, "erin@example.com", "erin").await;
     let path = format!("/verify/{}", user.link_id);
     let mut browser = common::pages::PageClient::new(&server.base);
     let page = browser.get(&path).await;
@@ -1282,14 +1243,7 @@ async fn a_name_in_allowed_hosts_never_leads_a_plugin_inside() {
         ("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "1"),
     ])
     .await;
-    add_user(
-        &server.store,
-        "alice@example.com",
-        "alice",
-        Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
-    )
-    .await;
+    add_paged_user(&server.store, "alice@example.com", "alice").await;
     let _ = send_sms(&server, "alice@example.com", "by name").await;
     let refused = eventually_async(Duration::from_secs(10), || async {
         all_notifications(&server)
@@ -1332,14 +1286,7 @@ async fn a_plugin_reads_no_answer_past_its_cap() {
     .await;
     hooks.sink.respond_with(&"x".repeat(64 * 1024));
     let server = &hooks.server;
-    add_user(
-        &server.store,
-        "alice@example.com",
-        "alice",
-        Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
-    )
-    .await;
+    add_paged_user(&server.store, "alice@example.com", "alice").await;
     let _ = send_sms(server, "alice@example.com", "big answer").await;
     let dead = eventually_async(Duration::from_secs(10), || async {
         all_notifications(server)

@@ -144,6 +144,20 @@ pub async fn add_user(
         .expect("create user")
 }
 
+/// Every notification the server stored, newest first.
+pub async fn all_notifications(
+    server: &TestServer,
+) -> Vec<emu_oncall::store::notifications::Notification> {
+    server
+        .store
+        .list_notifications(&emu_oncall::store::notifications::NotificationFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("list notifications")
+}
+
 pub fn client() -> reqwest::Client {
     // reqwest is built without a default TLS provider (see schedules::fetch).
     emu_oncall::schedules::fetch::install_crypto_provider();
