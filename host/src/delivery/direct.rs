@@ -7,7 +7,6 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{message, route, Deliverer};
-use crate::phone::mask_in_text;
 use crate::plugins::{loaded_channel, Outcome, WitNotification};
 use crate::store::notifications::Channel;
 use crate::store::users::User;
@@ -22,20 +21,9 @@ pub struct NotSent {
     /// went: the provider may have taken the message. A failure the plugin reports (the
     /// provider answered 503, the connection was refused) is taken at its word.
     pub maybe_sent: bool,
-    /// What the plugins said, with phone numbers masked and the hidden parts removed.
+    /// What the plugins said, with phone numbers masked and the hidden parts removed
+    /// (`LoadedPlugin::notify_hiding` cleans every error it returns).
     pub reason: String,
-}
-
-/// A plugin's error as it may be logged and shown: `hide` (a code, say) removed, since
-/// providers echo what they were sent, and phone numbers masked.
-fn redact(error: &str, hide: &[&str]) -> String {
-    let without = hide
-        .iter()
-        .filter(|secret| !secret.is_empty())
-        .fold(error.to_owned(), |text, secret| {
-            text.replace(secret, "[hidden]")
-        });
-    mask_in_text(&without)
 }
 
 impl Deliverer {
@@ -87,7 +75,6 @@ impl Deliverer {
                     } else {
                         "permanent"
                     };
-                    let error = redact(error, hide);
                     self.metrics.attempt(&plugin.name, label);
                     tracing::warn!(unstored = %id, plugin = %plugin.name, %channel, %error, "unstored message not delivered");
                     failures.push(format!("{}: {error}", plugin.name));
@@ -99,21 +86,5 @@ impl Deliverer {
             maybe_sent,
             reason: failures.join("; "),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_lose_the_hidden_parts_and_the_numbers() {
-        assert_eq!(
-            redact(
-                "400: cannot send 'code is 012345' to +4915112345678",
-                &["012345", ""]
-            ),
-            "400: cannot send 'code is [hidden]' to +49********678"
-        );
     }
 }
