@@ -10,7 +10,7 @@ pub mod ids;
 pub mod incidents;
 pub mod logging;
 pub mod metrics;
-pub mod phone;
+pub mod model;
 pub mod plugins;
 pub mod reload;
 pub mod schedules;

@@ -67,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Users(command) => {
                 logging::init_cli("warn");
                 let store = app::connect_and_migrate(&config).await?;
-                cli::users::run(&store, command).await
+                cli::users::run(&store, command, config.users.default_region).await
             }
             Command::Plugins(command) => {
                 logging::init_cli("warn");

@@ -2,6 +2,7 @@
 //! that live in PostgreSQL (heartbeat ages, queue depth) are read at scrape time so every
 //! replica reports the same truth.
 
+use crate::model::{AttemptOutcome, FailureKind};
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -76,6 +77,12 @@ struct AttemptLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    plugin: String,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabels {
     channel: &'static str,
 }
@@ -100,6 +107,7 @@ pub struct Metrics {
     oldest: Gauge<f64, AtomicU64>,
     plugin_events: Family<PluginEventLabels, Counter>,
     attempts: Family<AttemptLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     notifications: Family<NotificationLabels, Counter>,
@@ -152,6 +160,12 @@ impl Metrics {
             "Delivery attempts by plugin and outcome (delivered, retryable, permanent)",
             attempts.clone(),
         );
+        let failures = Family::<FailureLabels, Counter>::default();
+        registry.register(
+            "delivery_failures",
+            "Failed delivery attempts by plugin and kind (provider, timeout, cpu_limit, memory_limit, trap, unavailable)",
+            failures.clone(),
+        );
         let latency = Family::<ChannelLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
         );
@@ -178,6 +192,7 @@ impl Metrics {
             oldest,
             plugin_events,
             attempts,
+            failures,
             registry,
             requests,
             notifications,
@@ -236,6 +251,12 @@ impl Metrics {
                 outcome,
             });
         }
+        for kind in FailureKind::ALL {
+            let _ = self.failures.get_or_create(&FailureLabels {
+                plugin: plugin.to_owned(),
+                kind: kind.as_str(),
+            });
+        }
     }
 
     pub fn request(&self, route: &'static str, status: u16) {
@@ -279,13 +300,23 @@ impl Metrics {
             .inc();
     }
 
-    pub fn attempt(&self, plugin: &str, outcome: &'static str) {
+    /// Counts an attempt by its outcome, and a failed one by its kind too, so a
+    /// dashboard tells a provider's refusal from a plugin cut off by the sandbox.
+    pub fn attempt(&self, plugin: &str, outcome: &AttemptOutcome) {
         self.attempts
             .get_or_create(&AttemptLabels {
                 plugin: plugin.to_owned(),
-                outcome,
+                outcome: outcome.label(),
             })
             .inc();
+        if let Some(failure) = outcome.failure() {
+            self.failures
+                .get_or_create(&FailureLabels {
+                    plugin: plugin.to_owned(),
+                    kind: failure.kind.as_str(),
+                })
+                .inc();
+        }
     }
 
     pub fn delivered(&self, channel: &'static str, seconds: f64) {

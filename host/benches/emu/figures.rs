@@ -8,11 +8,11 @@ use anyhow::Context;
 use serde_json::json;
 
 use emu_oncall::config::SandboxConfig;
+use emu_oncall::model::AttemptOutcome;
+use emu_oncall::model::Channel;
 use emu_oncall::plugins::{
-    loaded_channel, LoadedPlugin, Outcome, PluginEngine, PluginSettings, WitNotification,
-    WitRecipient,
+    loaded_channel, LoadedPlugin, PluginEngine, PluginSettings, WitNotification, WitRecipient,
 };
-use emu_oncall::store::notifications::Channel;
 
 use crate::load::{self, percentile_ms};
 use crate::report::Figure;
@@ -91,7 +91,7 @@ async fn dispatch(env: &BenchEnv, scale: Scale) -> anyhow::Result<Figure> {
     let plugin = LoadedPlugin::load(&engine, settings, bytes, None).await?;
     let message = notification();
     for _ in 0..100 {
-        if !matches!(plugin.notify(&message).await, Outcome::Delivered(_)) {
+        if !matches!(plugin.notify(&message).await, AttemptOutcome::Delivered(_)) {
             anyhow::bail!("the no-op plugin did not deliver");
         }
     }

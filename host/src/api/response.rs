@@ -75,11 +75,18 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<crate::model::InvalidValue> for ApiError {
+    fn from(err: crate::model::InvalidValue) -> Self {
+        ApiError::BadRequest(err.0)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(message) => ApiError::DatabaseUnavailable(message),
             StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::Duplicate { .. } => ApiError::Conflict("it already exists".to_owned()),
             StoreError::NotFound(message) => ApiError::NotFoundDetail(message),
             StoreError::Invalid(message) => ApiError::BadRequest(message),
             StoreError::Query(err) => ApiError::Internal(err.to_string()),

@@ -7,7 +7,7 @@ use hyper::{Method, Request};
 use super::response::{ApiError, ApiResult};
 use super::state::AppState;
 use super::{admin, cloud, health};
-use crate::store::notifications::Channel;
+use crate::model::Channel;
 
 /// Handles one request; returns the route's name (a metrics label) and the outcome.
 pub async fn dispatch(state: &AppState, request: Request<Incoming>) -> (&'static str, ApiResult) {

@@ -10,9 +10,9 @@ use std::time::Duration;
 use emu_oncall::config::{Config, ConfigSource};
 use emu_oncall::delivery::plan;
 use emu_oncall::metrics::Metrics;
+use emu_oncall::model::Channel;
 use emu_oncall::plugins::PluginRegistry;
 use emu_oncall::schedules::{self, fetch};
-use emu_oncall::store::notifications::Channel;
 use emu_oncall::store::{migrations, Store};
 
 /// How long the database and each URL get.

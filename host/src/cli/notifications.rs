@@ -2,7 +2,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use uuid::Uuid;
 
-use emu_oncall::store::notifications::{NotificationFilter, Status};
+use emu_oncall::model::Status;
+use emu_oncall::store::notifications::NotificationFilter;
 use emu_oncall::store::Store;
 
 #[derive(Debug, Subcommand)]

@@ -8,11 +8,11 @@ use clap::{Args, Subcommand};
 
 use emu_oncall::config::Config;
 use emu_oncall::metrics::Metrics;
+use emu_oncall::model::AttemptOutcome;
+use emu_oncall::model::Channel;
 use emu_oncall::plugins::{
-    loaded_channel, LoadedPlugin, Outcome, PluginRegistry, PluginSettings, WitNotification,
-    WitRecipient,
+    loaded_channel, LoadedPlugin, PluginRegistry, PluginSettings, WitNotification, WitRecipient,
 };
-use emu_oncall::store::notifications::Channel;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
@@ -145,7 +145,11 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         .map(|(key, value)| (key, value.as_str().unwrap_or_default().to_owned()))
         .collect();
     let phone_number = match test.to.as_deref() {
-        Some(number) => Some(emu_oncall::phone::normalize(number)?),
+        Some(number) => Some(
+            emu_oncall::model::PhoneNumber::parse(number, config.users.default_region)?
+                .e164()
+                .to_owned(),
+        ),
         None => None,
     };
     let notification = WitNotification {
@@ -166,7 +170,7 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         created_at: chrono::Utc::now().to_rfc3339(),
     };
     match plugin.notify(&notification).await {
-        Outcome::Delivered(receipt) => {
+        AttemptOutcome::Delivered(receipt) => {
             println!(
                 "delivered{}{}",
                 receipt
@@ -180,7 +184,7 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Outcome::Retryable(reason) => bail!("failed, retryable: {reason}"),
-        Outcome::Permanent(reason) => bail!("failed, permanent: {reason}"),
+        AttemptOutcome::Retryable(failure) => bail!("failed, retryable: {failure}"),
+        AttemptOutcome::Permanent(failure) => bail!("failed, permanent: {failure}"),
     }
 }

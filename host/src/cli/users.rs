@@ -4,7 +4,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use serde_json::{Map, Value};
 
-use emu_oncall::store::users::{NewUser, Role, User, UserUpdate};
+use emu_oncall::model::{PhoneNumber, Region, Role};
+use emu_oncall::store::users::{NewUser, User, UserUpdate};
 use emu_oncall::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -17,7 +18,8 @@ pub enum UsersCommand {
         username: String,
         #[arg(long, default_value = "")]
         name: String,
-        /// In international form, e.g. +4915112345678.
+        /// In international form, e.g. +4915112345678, or national when
+        /// `users.default_region` is set.
         #[arg(long)]
         phone: Option<String>,
         /// admin, user or observer.
@@ -90,7 +92,12 @@ fn parse_attributes(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
     Ok(attributes)
 }
 
-pub async fn run(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
+/// `region`: `users.default_region`, for numbers typed without a country code.
+pub async fn run(
+    store: &Store,
+    command: UsersCommand,
+    region: Option<Region>,
+) -> anyhow::Result<()> {
     match command {
         UsersCommand::Add {
             email,
@@ -105,7 +112,7 @@ pub async fn run(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
                     email,
                     username,
                     name,
-                    phone_number: phone,
+                    phone_number: PhoneNumber::parse_optional(phone.as_deref(), region)?,
                     role: role.parse()?,
                     attributes: parse_attributes(&attributes)?,
                 })
@@ -148,7 +155,9 @@ pub async fn run(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
                 phone_number: if clear_phone {
                     Some(None)
                 } else {
-                    phone.map(Some)
+                    phone
+                        .map(|typed| PhoneNumber::parse_optional(Some(&typed), region))
+                        .transpose()?
                 },
                 role: role.as_deref().map(str::parse::<Role>).transpose()?,
                 active,
@@ -181,7 +190,7 @@ pub async fn run(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
             println!("removed {} <{}>", user.id, user.email);
         }
         UsersCommand::Import { file } => {
-            let users = read_csv(&file)?;
+            let users = read_csv(&file, region)?;
             let count = users.len();
             let (created, updated) = store
                 .import_users(users)
@@ -198,7 +207,7 @@ pub async fn run(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
 
 /// Numbers set here are an admin's, so they count as verified in either mode.
 fn verified_text(user: &User) -> String {
-    match (user.masked_phone(), user.phone_verified_at) {
+    match (&user.phone_number, user.phone_verified_at) {
         (Some(phone), Some(_)) => format!("phone {phone}, verified"),
         (Some(phone), None) => {
             format!("phone {phone}, not confirmed (verified only in trust mode)")
@@ -226,7 +235,9 @@ fn print_table(users: &[User]) {
             user.email,
             user.username,
             user.role,
-            user.masked_phone().unwrap_or_else(|| "-".to_owned()),
+            user.phone_number
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), PhoneNumber::masked),
             confirmed,
             if user.active { "yes" } else { "no" }
         );
@@ -234,7 +245,7 @@ fn print_table(users: &[User]) {
 }
 
 /// Reads the import file; every problem names its line.
-pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<NewUser>> {
+pub fn read_csv(path: &std::path::Path, region: Option<Region>) -> anyhow::Result<Vec<NewUser>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -297,7 +308,11 @@ pub fn read_csv(path: &std::path::Path) -> anyhow::Result<Vec<NewUser>> {
             email: field("email").unwrap_or_default(),
             username: field("username").unwrap_or_default(),
             name: field("name").unwrap_or_default(),
-            phone_number: field("phone").or_else(|| field("phone_number")),
+            phone_number: PhoneNumber::parse_optional(
+                field("phone").or_else(|| field("phone_number")).as_deref(),
+                region,
+            )
+            .with_context(|| format!("{} line {line}", path.display()))?,
             role,
             attributes,
         }

@@ -55,3 +55,15 @@ where
         .filter(|item| !item.is_empty())
         .collect())
 }
+
+/// A region code (`DE`), or none when blank.
+pub fn optional_region<'de, D>(deserializer: D) -> Result<Option<crate::model::Region>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(D::Error::custom)
+}

@@ -35,6 +35,8 @@ pub struct Config {
     pub schedules: SchedulePolling,
     /// Whether a stored number needs its owner to confirm it before it counts.
     pub verification: VerificationConfig,
+    /// How people's details are read where an admin types them.
+    pub users: UsersConfig,
     /// Per channel (`sms`, `call`, `push`, `shift`, `test`), which plugins deliver it.
     pub routes: BTreeMap<String, RouteConfig>,
     /// Each plugin's own map, `[plugin.<name>]`; read by the plugin host.
@@ -436,6 +438,16 @@ impl Config {
             self.grafana.oncall.schedules.len(),
         )
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsersConfig {
+    /// The region (`DE`, `US`, …) whose national numbers (`0151 1234 5678`) the admin
+    /// API, the CLI, CSV imports and the verification page take without a country
+    /// code. Unset: every number needs its `+` and country code.
+    #[serde(deserialize_with = "lenient::optional_region")]
+    pub default_region: Option<crate::model::Region>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

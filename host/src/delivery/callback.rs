@@ -9,8 +9,9 @@
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::plugins::{Outcome, Receipt};
-use crate::store::notifications::{Channel, Notification};
+use crate::model::Channel;
+use crate::model::{AttemptOutcome, Failure, FailureKind, Receipt};
+use crate::store::notifications::Notification;
 
 /// The name attempts are recorded under, in place of a plugin's.
 pub const SENDER: &str = "callback";
@@ -88,37 +89,42 @@ pub fn redacted(url: &str) -> String {
 
 /// One POST. Timeouts, refused connections, 408, 429 and 5xx are worth another try;
 /// any other answer outside 2xx will not change by trying again.
-pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Outcome {
+pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> AttemptOutcome {
     let shown = redacted(url);
     let response = match client.post(url).json(body).send().await {
         Ok(response) => response,
         Err(err) if err.is_builder() => {
-            return Outcome::Permanent(format!("{shown}: not a usable URL"));
+            return AttemptOutcome::Permanent(Failure::provider(format!(
+                "{shown}: not a usable URL"
+            )));
         }
         Err(err) => {
-            let reason = if err.is_timeout() {
-                "timed out".to_owned()
+            let (kind, reason) = if err.is_timeout() {
+                (FailureKind::Timeout, "timed out".to_owned())
             } else if err.is_connect() {
-                "cannot connect".to_owned()
+                (FailureKind::Provider, "cannot connect".to_owned())
             } else {
                 // reqwest's message includes the URL; keep only what went wrong.
-                err.without_url().to_string()
+                (FailureKind::Provider, err.without_url().to_string())
             };
-            return Outcome::Retryable(format!("{shown}: {reason}"));
+            return AttemptOutcome::Retryable(Failure {
+                kind,
+                reason: format!("{shown}: {reason}"),
+            });
         }
     };
     let status = response.status();
     if status.is_success() {
-        return Outcome::Delivered(Receipt {
+        return AttemptOutcome::Delivered(Receipt {
             provider_id: None,
             detail: Some(format!("HTTP {}", status.as_u16())),
         });
     }
-    let error = format!("{shown} answered HTTP {}", status.as_u16());
+    let error = Failure::provider(format!("{shown} answered HTTP {}", status.as_u16()));
     if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-        Outcome::Retryable(error)
+        AttemptOutcome::Retryable(error)
     } else {
-        Outcome::Permanent(error)
+        AttemptOutcome::Permanent(error)
     }
 }
 

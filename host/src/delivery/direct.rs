@@ -7,8 +7,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{message, route, Deliverer};
-use crate::plugins::{loaded_channel, Outcome, WitNotification};
-use crate::store::notifications::Channel;
+use crate::model::AttemptOutcome;
+use crate::model::Channel;
+use crate::plugins::{loaded_channel, WitNotification};
 use crate::store::users::User;
 
 /// Why an unstored message did not go out.
@@ -61,21 +62,17 @@ impl Deliverer {
         for plugin in &plan.plugins {
             let attempted = plugin.notify_hiding(&wit, hide).await;
             let outcome = attempted.outcome;
+            self.metrics.attempt(&plugin.name, &outcome);
             match &outcome {
-                Outcome::Delivered(_) => {
-                    self.metrics.attempt(&plugin.name, "delivered");
+                AttemptOutcome::Delivered(_) => {
                     tracing::info!(unstored = %id, plugin = %plugin.name, %channel, "unstored message delivered");
                     return Ok(plugin.name.clone());
                 }
-                Outcome::Retryable(error) | Outcome::Permanent(error) => {
+                AttemptOutcome::Retryable(error) | AttemptOutcome::Permanent(error) => {
                     maybe_sent |= attempted.cut_off;
-                    let label = if matches!(outcome, Outcome::Retryable(_)) {
+                    if matches!(outcome, AttemptOutcome::Retryable(_)) {
                         permanent = false;
-                        "retryable"
-                    } else {
-                        "permanent"
-                    };
-                    self.metrics.attempt(&plugin.name, label);
+                    }
                     tracing::warn!(unstored = %id, plugin = %plugin.name, %channel, %error, "unstored message not delivered");
                     failures.push(format!("{}: {error}", plugin.name));
                 }

@@ -81,7 +81,10 @@ pub fn recipient(user: &User) -> WitRecipient {
         email: user.email.clone(),
         username: user.username.clone(),
         name: user.name.clone(),
-        phone_number: user.phone_number.clone(),
+        phone_number: user
+            .phone_number
+            .as_ref()
+            .map(|number| number.e164().to_owned()),
         role: user.role.as_str().to_owned(),
         attributes: user
             .attributes

@@ -18,10 +18,12 @@ use uuid::Uuid;
 use crate::config::{Config, RouteMode, SharedConfig};
 use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
-use crate::phone::mask_in_text;
-use crate::plugins::{LoadedPlugin, Outcome, PluginRegistry, SandboxSlot, WitNotification};
+use crate::model::phone::mask_in_text;
+use crate::model::Channel;
+use crate::model::{AttemptOutcome, Failure};
+use crate::plugins::{LoadedPlugin, PluginRegistry, SandboxSlot, WitNotification};
 use crate::store::attempts::{Claim, NewAttempt, RetryBudget, Settlement};
-use crate::store::notifications::{Channel, Notification};
+use crate::store::notifications::Notification;
 use crate::store::{Store, StoreError};
 
 pub use callback::{SENDER as CALLBACK_SENDER, SOURCE as CALLBACK_SOURCE};
@@ -267,7 +269,7 @@ impl Deliverer {
             version: env!("CARGO_PKG_VERSION"),
         };
         let result = match &outcome {
-            Outcome::Delivered(_) => {
+            AttemptOutcome::Delivered(_) => {
                 self.settle(
                     claim,
                     Settlement::Delivered {
@@ -277,8 +279,8 @@ impl Deliverer {
                 .await?;
                 RoundResult::Delivered
             }
-            Outcome::Retryable(error) => RoundResult::Retrying(error.clone()),
-            Outcome::Permanent(error) => RoundResult::Dead(error.clone()),
+            AttemptOutcome::Retryable(error) => RoundResult::Retrying(error.reason.clone()),
+            AttemptOutcome::Permanent(error) => RoundResult::Dead(error.reason.clone()),
         };
         self.record(notification, &sender, claim.attempt, &outcome, started)
             .await;
@@ -366,10 +368,12 @@ impl Deliverer {
         plugin: &LoadedPlugin,
         message: &WitNotification,
         renew: bool,
-    ) -> Result<Option<(Outcome, Instant)>, StoreError> {
+    ) -> Result<Option<(AttemptOutcome, Instant)>, StoreError> {
         let slot = match self.slot_keeping_lease(claim, plugin).await? {
             None => return Ok(None),
-            Some(Err(err)) => return Ok(Some((Outcome::Retryable(err), Instant::now()))),
+            Some(Err(failure)) => {
+                return Ok(Some((AttemptOutcome::Retryable(failure), Instant::now())))
+            }
             Some(Ok(slot)) => slot,
         };
         let lease = self.lease();
@@ -389,12 +393,17 @@ impl Deliverer {
         &self,
         claim: Claim,
         plugin: &LoadedPlugin,
-    ) -> Result<Option<Result<SandboxSlot, String>>, StoreError> {
+    ) -> Result<Option<Result<SandboxSlot, Failure>>, StoreError> {
         let waiting = plugin.sandbox_slot();
         tokio::pin!(waiting);
         loop {
             tokio::select! {
-                slot = &mut waiting => return Ok(Some(slot.map_err(|err| err.to_string()))),
+                slot = &mut waiting => {
+                    return Ok(Some(slot.map_err(|err| Failure {
+                        kind: err.kind(),
+                        reason: err.to_string(),
+                    })))
+                }
                 () = tokio::time::sleep(self.lease() / 3) => {
                     if !self.renew(claim).await? {
                         return Ok(None);
@@ -424,22 +433,21 @@ impl Deliverer {
         notification: &Notification,
         sender: &Sender<'_>,
         attempt: i32,
-        outcome: &Outcome,
+        outcome: &AttemptOutcome,
         started: Instant,
     ) {
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        let (label, error, receipt) = match outcome {
-            Outcome::Delivered(receipt) => (
-                "delivered",
-                None,
-                receipt.detail.clone().or(receipt.provider_id.clone()),
-            ),
-            Outcome::Retryable(error) => ("retryable", Some(error.as_str()), None),
-            Outcome::Permanent(error) => ("permanent", Some(error.as_str()), None),
+        let label = outcome.label();
+        let error = outcome.failure().map(|failure| failure.reason.as_str());
+        let receipt = match outcome {
+            AttemptOutcome::Delivered(receipt) => {
+                receipt.detail.clone().or(receipt.provider_id.clone())
+            }
+            _ => None,
         };
-        self.metrics.attempt(sender.name, label);
+        self.metrics.attempt(sender.name, outcome);
         match outcome {
-            Outcome::Delivered(_) => {
+            AttemptOutcome::Delivered(_) => {
                 let latency =
                     (Utc::now() - notification.created_at).num_milliseconds() as f64 / 1000.0;
                 self.metrics
@@ -495,7 +503,7 @@ impl Deliverer {
             // A delivery is settled before its attempt row is written: nothing that
             // goes wrong with the bookkeeping may send the page again.
             let settled = match &outcome {
-                Outcome::Delivered(_) => Some(
+                AttemptOutcome::Delivered(_) => Some(
                     self.settle(claim, Settlement::Delivered { by: &plugin.name })
                         .await,
                 ),
@@ -510,14 +518,16 @@ impl Deliverer {
             )
             .await;
             match outcome {
-                Outcome::Delivered(_) => {
+                AttemptOutcome::Delivered(_) => {
                     settled.transpose()?;
                     return Ok(RoundResult::Delivered);
                 }
-                Outcome::Retryable(error) => {
+                AttemptOutcome::Retryable(error) => {
                     return Ok(RoundResult::Retrying(format!("{}: {error}", plugin.name)))
                 }
-                Outcome::Permanent(error) => failures.push(format!("{}: {error}", plugin.name)),
+                AttemptOutcome::Permanent(error) => {
+                    failures.push(format!("{}: {error}", plugin.name))
+                }
             }
         }
         Ok(RoundResult::Dead(failures.join("; ")))
@@ -590,9 +600,13 @@ impl Deliverer {
             )
             .await;
             match outcome {
-                Outcome::Delivered(_) => delivered.push(plugin.name.clone()),
-                Outcome::Retryable(error) => retryable.push(format!("{}: {error}", plugin.name)),
-                Outcome::Permanent(error) => permanent.push(format!("{}: {error}", plugin.name)),
+                AttemptOutcome::Delivered(_) => delivered.push(plugin.name.clone()),
+                AttemptOutcome::Retryable(error) => {
+                    retryable.push(format!("{}: {error}", plugin.name))
+                }
+                AttemptOutcome::Permanent(error) => {
+                    permanent.push(format!("{}: {error}", plugin.name))
+                }
             }
         }
         if lease_lost {

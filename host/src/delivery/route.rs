@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::config::{Config, RouteMode};
+use crate::model::Channel;
 use crate::plugins::{LoadedPlugin, PluginRegistry};
-use crate::store::notifications::Channel;
 use crate::store::users::User;
 
 /// The user attribute that overrides the route for one channel, e.g.

@@ -10,24 +10,15 @@ use super::bindings::emu_oncall::notifier::types as wit;
 use super::engine::EPOCH_TICK;
 use super::sandbox::{PluginState, Stop};
 use super::{LoadedPlugin, PluginError};
+use crate::model::{AttemptOutcome, Failure, Receipt};
 
 /// A delivery attempt, and whether the sandbox ended it (time, CPU, memory, a trap)
 /// rather than the plugin answering: then whether the provider took the message is
 /// unknown.
 #[derive(Debug, Clone)]
 pub struct Attempted {
-    pub outcome: Outcome,
+    pub outcome: AttemptOutcome,
     pub cut_off: bool,
-}
-
-/// What a delivery attempt through one plugin came to.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Delivered(wit::Receipt),
-    /// The plugin said so, or it was cut off (time, CPU, memory, trap): try again later.
-    Retryable(String),
-    /// The plugin said trying again will not help.
-    Permanent(String),
 }
 
 impl LoadedPlugin {
@@ -147,7 +138,7 @@ impl LoadedPlugin {
     }
 
     /// One delivery attempt.
-    pub async fn notify(&self, notification: &wit::Notification) -> Outcome {
+    pub async fn notify(&self, notification: &wit::Notification) -> AttemptOutcome {
         self.notify_hiding(notification, &[]).await.outcome
     }
 
@@ -162,14 +153,21 @@ impl LoadedPlugin {
         match self.sandbox_slot().await {
             Ok(slot) => self.notify_in_hiding(slot, notification, hidden).await,
             Err(err) => Attempted {
-                outcome: Outcome::Retryable(err.to_string()),
+                outcome: AttemptOutcome::Retryable(Failure {
+                    kind: err.kind(),
+                    reason: err.to_string(),
+                }),
                 cut_off: false,
             },
         }
     }
 
     /// One delivery attempt in a slot already taken.
-    pub async fn notify_in(&self, slot: SandboxSlot, notification: &wit::Notification) -> Outcome {
+    pub async fn notify_in(
+        &self,
+        slot: SandboxSlot,
+        notification: &wit::Notification,
+    ) -> AttemptOutcome {
         self.notify_in_hiding(slot, notification, Arc::from([]))
             .await
             .outcome
@@ -190,13 +188,20 @@ impl LoadedPlugin {
         let clean = |text: &str| super::redact::redact(text, &self.secrets, &hidden);
         let cut_off = result.is_err();
         let outcome = match result {
-            Ok(Ok(receipt)) => Outcome::Delivered(wit::Receipt {
+            Ok(Ok(receipt)) => AttemptOutcome::Delivered(Receipt {
                 provider_id: receipt.provider_id.map(|id| clean(&id)),
                 detail: receipt.detail.map(|detail| clean(&detail)),
             }),
-            Ok(Err(wit::Failure::Retryable(reason))) => Outcome::Retryable(clean(&reason)),
-            Ok(Err(wit::Failure::Permanent(reason))) => Outcome::Permanent(clean(&reason)),
-            Err(err) => Outcome::Retryable(clean(&err.to_string())),
+            Ok(Err(wit::Failure::Retryable(reason))) => {
+                AttemptOutcome::Retryable(Failure::provider(clean(&reason)))
+            }
+            Ok(Err(wit::Failure::Permanent(reason))) => {
+                AttemptOutcome::Permanent(Failure::provider(clean(&reason)))
+            }
+            Err(err) => AttemptOutcome::Retryable(Failure {
+                kind: err.kind(),
+                reason: clean(&err.to_string()),
+            }),
         };
         Attempted { outcome, cut_off }
     }

@@ -1,3 +1,5 @@
+use crate::model::FailureKind;
+
 /// Why a plugin could not be loaded or could not run.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PluginError {
@@ -20,6 +22,20 @@ pub enum PluginError {
 }
 
 impl PluginError {
+    /// The kind of failure an attempt that ended this way counts as.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            PluginError::Timeout(_) => FailureKind::Timeout,
+            PluginError::CpuLimit(_) => FailureKind::CpuLimit,
+            PluginError::MemoryLimit(_) => FailureKind::MemoryLimit,
+            PluginError::Trap(_) => FailureKind::Trap,
+            PluginError::Read { .. }
+            | PluginError::Invalid(_)
+            | PluginError::Config(_)
+            | PluginError::Sandbox(_) => FailureKind::Unavailable,
+        }
+    }
+
     /// Whether the same file may well succeed later: limits of time and CPU that a busy
     /// host runs into, a file still being written, the host's own trouble. An invalid
     /// component, a refused configuration, a trap or the memory limit will not change.

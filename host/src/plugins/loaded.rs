@@ -10,7 +10,7 @@ use super::bindings::{emu_oncall::notifier::types as wit, NotifierPre};
 use super::cache::ArtifactCache;
 use super::compile::{compile, content_hash};
 use super::{PluginEngine, PluginError, PluginSettings};
-use crate::store::notifications::Channel;
+use crate::model::Channel;
 
 /// What the plugin says about itself.
 #[derive(Debug, Clone, Serialize)]

@@ -16,10 +16,10 @@ mod settings;
 mod watcher;
 
 pub use bindings::emu_oncall::notifier::types::{
-    AlertGroup as WitAlertGroup, Channel as WitChannel, Notification as WitNotification, Receipt,
+    AlertGroup as WitAlertGroup, Channel as WitChannel, Notification as WitNotification,
     Recipient as WitRecipient,
 };
-pub use call::{Attempted, Outcome, SandboxSlot};
+pub use call::{Attempted, SandboxSlot};
 pub use engine::PluginEngine;
 pub use error::PluginError;
 pub use loaded::{to_wit_channel as loaded_channel, LoadedPlugin, PluginInfo};

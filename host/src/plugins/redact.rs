@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::phone::mask_in_text;
+use crate::model::phone::mask_in_text;
 
 /// Config keys whose values are secrets, by a part of their name.
 const SECRET_KEY_PARTS: [&str; 6] = ["token", "secret", "password", "auth", "key", "credential"];

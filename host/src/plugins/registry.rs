@@ -14,7 +14,7 @@ use super::cache::ArtifactCache;
 use super::{LoadedPlugin, PluginEngine, PluginSettings};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::store::notifications::Channel;
+use crate::model::Channel;
 
 /// What `plugins list` and the admin API show for one plugin.
 #[derive(Debug, Clone, Serialize)]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::store::notifications::Channel;
+use crate::model::Channel;
 
 /// Keys the host reads itself; every other key goes to the plugin.
 const RESERVED: &[&str] = &["file", "channels", "allowed_hosts", "enabled"];

@@ -7,6 +7,10 @@ pub enum StoreError {
     Unavailable(String),
     #[error("{0}")]
     Conflict(String),
+    /// A unique constraint refused a row; `constraint` names which, so callers tell
+    /// one duplicate from another without reading the server's message.
+    #[error("already exists ({constraint})")]
+    Duplicate { constraint: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -23,7 +27,9 @@ impl From<tokio_postgres::Error> for StoreError {
         };
         let code = db_error.code();
         if *code == SqlState::UNIQUE_VIOLATION {
-            StoreError::Conflict(db_error.message().to_owned())
+            StoreError::Duplicate {
+                constraint: db_error.constraint().unwrap_or_default().to_owned(),
+            }
         } else if *code == SqlState::ADMIN_SHUTDOWN
             || *code == SqlState::CRASH_SHUTDOWN
             || *code == SqlState::CANNOT_CONNECT_NOW
@@ -33,6 +39,12 @@ impl From<tokio_postgres::Error> for StoreError {
         } else {
             StoreError::Query(err)
         }
+    }
+}
+
+impl From<crate::model::InvalidValue> for StoreError {
+    fn from(err: crate::model::InvalidValue) -> Self {
+        StoreError::Invalid(err.0)
     }
 }
 

@@ -2,8 +2,6 @@
 //! answer, so an accepted page survives a crash.
 
 use super::Cached;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,109 +10,7 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 use crate::config::VerificationMode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Call,
-    Push,
-    Shift,
-    Test,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 5] = [
-        Channel::Sms,
-        Channel::Call,
-        Channel::Push,
-        Channel::Shift,
-        Channel::Test,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Call => "call",
-            Channel::Push => "push",
-            Channel::Shift => "shift",
-            Channel::Test => "test",
-        }
-    }
-
-    /// The same, as a value that outlives a query's parameter list.
-    fn as_str_ref(self) -> &'static &'static str {
-        match self {
-            Channel::Sms => &"sms",
-            Channel::Call => &"call",
-            Channel::Push => &"push",
-            Channel::Shift => &"shift",
-            Channel::Test => &"test",
-        }
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Channel {
-    type Err = StoreError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Channel::ALL
-            .into_iter()
-            .find(|channel| channel.as_str() == text.trim())
-            .ok_or_else(|| StoreError::Invalid(format!("{text:?} is not a channel")))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pending,
-    Delivering,
-    Delivered,
-    Failed,
-    Dead,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Pending,
-        Status::Delivering,
-        Status::Delivered,
-        Status::Failed,
-        Status::Dead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Delivering => "delivering",
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-            Status::Dead => "dead",
-        }
-    }
-}
-
-impl FromStr for Status {
-    type Err = StoreError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text.trim())
-            .ok_or_else(|| {
-                StoreError::Invalid(format!(
-                    "{text:?} is not a status; use one of pending, delivering, delivered, failed, dead"
-                ))
-            })
-    }
-}
+use crate::model::{Channel, PhoneNumber, Status};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
@@ -145,16 +41,14 @@ const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, 
 
 impl Notification {
     fn from_row(row: &Row) -> Result<Self, StoreError> {
-        let channel: String = row.try_get("channel")?;
-        let status: String = row.try_get("status")?;
         Ok(Notification {
             id: row.try_get("id")?,
-            channel: channel.parse()?,
+            channel: row.try_get("channel")?,
             user_id: row.try_get("user_id")?,
             recipient_email: row.try_get("recipient_email")?,
             message: row.try_get("message")?,
             payload: row.try_get("payload")?,
-            status: status.parse()?,
+            status: row.try_get("status")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
             delivered_by: row.try_get("delivered_by")?,
@@ -196,7 +90,7 @@ pub enum EnginePageOutcome {
     Stored {
         id: Uuid,
         user_id: String,
-        phone_number: String,
+        phone_number: PhoneNumber,
     },
 }
 
@@ -217,7 +111,7 @@ fn insert_params<'a>(
 ) -> [&'a (dyn tokio_postgres::types::ToSql + Sync); 6] {
     [
         id,
-        new.channel.as_str_ref(),
+        &new.channel,
         &new.user_id,
         &new.recipient_email,
         &new.message,
@@ -287,7 +181,7 @@ impl Store {
                 &[
                     &lowered,
                     &id,
-                    page.channel.as_str_ref(),
+                    &page.channel,
                     &page.recipient_email,
                     &page.message,
                     &page.payload,
@@ -300,7 +194,7 @@ impl Store {
             return Ok(EnginePageOutcome::NoUser);
         };
         let user_id: String = row.try_get(0)?;
-        let phone_number: Option<String> = row.try_get(1)?;
+        let phone_number: Option<PhoneNumber> = row.try_get(1)?;
         let stored: Option<Uuid> = row.try_get(2)?;
         Ok(match (phone_number, stored) {
             (None, _) => EnginePageOutcome::NotVerified { user_id },
@@ -332,7 +226,6 @@ impl Store {
         filter: &NotificationFilter,
     ) -> Result<Vec<Notification>, StoreError> {
         let client = self.client().await?;
-        let status = filter.status.map(Status::as_str);
         let rows = client
             .query_cached(
                 &format!(
@@ -342,7 +235,11 @@ impl Store {
                             OR user_id IN (SELECT id FROM users WHERE lower(email) = lower($2)))
                      ORDER BY created_at DESC, id LIMIT $3"
                 ),
-                &[&status, &filter.user_email, &filter.limit.clamp(1, 10_000)],
+                &[
+                    &filter.status,
+                    &filter.user_email,
+                    &filter.limit.clamp(1, 10_000),
+                ],
             )
             .await?;
         rows.iter().map(Notification::from_row).collect()

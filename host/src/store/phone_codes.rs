@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Cached, Store, StoreError};
-use crate::verification::code::{self, HashedCode};
+use crate::model::phone_code::{self, HashedCode};
+use crate::model::PhoneNumber;
 
 /// Rules for codes; the issue fixes them, so they are not configuration.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +64,7 @@ const IN_FLIGHT: Duration = Duration::from_secs(120);
 pub enum Checked {
     /// The number is saved and verified.
     Confirmed {
-        phone_number: String,
+        phone_number: PhoneNumber,
     },
     Wrong {
         tries_left: i32,
@@ -82,7 +83,7 @@ impl Store {
     pub async fn issue_phone_code(
         &self,
         user_id: &str,
-        phone_number: &str,
+        phone_number: &PhoneNumber,
         channel: CodeChannel,
         hashed: &HashedCode,
         rules: CodeRules,
@@ -230,7 +231,7 @@ impl Store {
             return Ok(Checked::NoCode);
         };
         let id: Uuid = row.try_get("id")?;
-        let phone_number: String = row.try_get("phone_number")?;
+        let phone_number: PhoneNumber = row.try_get("phone_number")?;
         let salt: Vec<u8> = row.try_get("salt")?;
         let hash: Vec<u8> = row.try_get("code_hash")?;
         let tries: i32 = row.try_get("tries")?;
@@ -246,7 +247,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Checked::TooManyTries);
         }
-        if code::matches(&salt, &hash, user_id, given) {
+        if phone_code::matches(&salt, &hash, user_id, given) {
             tx.execute_cached(close, &[&id]).await?;
             tx.execute_cached(
                 "UPDATE users SET phone_number = $2, phone_verified_at = now(),
@@ -319,8 +320,8 @@ impl Store {
             )
             .await?;
         Ok(row
-            .map(|row| row.try_get::<_, String>(0))
+            .map(|row| row.try_get::<_, PhoneNumber>(0))
             .transpose()?
-            .map(|number| crate::phone::mask(&number)))
+            .map(|number: PhoneNumber| number.masked()))
     }
 }

@@ -1,8 +1,6 @@
 //! The people we page. Matched by email (case-insensitively), as the engine does.
 
 use super::Cached;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,56 +8,8 @@ use tokio_postgres::Row;
 
 use super::{Store, StoreError};
 use crate::config::VerificationMode;
-use crate::{ids, phone};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    User,
-    Observer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::User => "user",
-            Role::Observer => "observer",
-        }
-    }
-
-    /// The engine filters by its legacy role numbers: 0 admin, 1 editor, 2 viewer.
-    pub fn from_legacy_number(number: i64) -> Option<Role> {
-        match number {
-            0 => Some(Role::Admin),
-            1 => Some(Role::User),
-            2 => Some(Role::Observer),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = StoreError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "admin" => Ok(Role::Admin),
-            "user" | "editor" => Ok(Role::User),
-            "observer" | "viewer" => Ok(Role::Observer),
-            _ => Err(StoreError::Invalid(format!(
-                "role {text:?} is not one of admin, user, observer"
-            ))),
-        }
-    }
-}
+use crate::ids;
+use crate::model::{validate_email, validate_username, PhoneNumber, Role};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
@@ -67,7 +17,7 @@ pub struct User {
     pub email: String,
     pub username: String,
     pub name: String,
-    pub phone_number: Option<String>,
+    pub phone_number: Option<PhoneNumber>,
     /// When the number was confirmed, by its owner's code or by an admin setting it.
     pub phone_verified_at: Option<DateTime<Utc>>,
     pub role: Role,
@@ -89,12 +39,7 @@ impl User {
             && (mode.trusts_every_number() || self.phone_verified_at.is_some())
     }
 
-    pub fn masked_phone(&self) -> Option<String> {
-        self.phone_number.as_deref().map(phone::mask)
-    }
-
     fn from_row(row: &Row) -> Result<User, StoreError> {
-        let role: String = row.try_get("role")?;
         let attributes = match row.try_get::<_, serde_json::Value>("attributes")? {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
@@ -106,7 +51,7 @@ impl User {
             name: row.try_get("name")?,
             phone_number: row.try_get("phone_number")?,
             phone_verified_at: row.try_get("phone_verified_at")?,
-            role: role.parse()?,
+            role: row.try_get("role")?,
             active: row.try_get("active")?,
             attributes,
             created_at: row.try_get("created_at")?,
@@ -124,13 +69,14 @@ const ADMIN_VERIFIED_BY: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE 'admi
 const COLUMNS: &str = "id, email, username, name, phone_number, phone_verified_at, role, active,
      attributes, created_at, updated_at, link_id";
 
-/// What creating a user takes; checked by [`NewUser::validate`].
+/// What creating a user takes; checked by [`NewUser::validate`]. The number was
+/// checked where it was typed, against its numbering plan.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: String,
     pub username: String,
     pub name: String,
-    pub phone_number: Option<String>,
+    pub phone_number: Option<PhoneNumber>,
     pub role: Role,
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
@@ -141,46 +87,11 @@ pub struct UserUpdate {
     pub email: Option<String>,
     pub username: Option<String>,
     pub name: Option<String>,
-    pub phone_number: Option<Option<String>>,
+    pub phone_number: Option<Option<PhoneNumber>>,
     pub role: Option<Role>,
     pub active: Option<bool>,
     /// Merged into the attributes; a JSON null removes that key.
     pub attributes: serde_json::Map<String, serde_json::Value>,
-}
-
-pub fn validate_email(email: &str) -> Result<String, StoreError> {
-    let email = email.trim();
-    let valid = email.len() <= 254
-        && !email.contains(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        });
-    if valid {
-        Ok(email.to_owned())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "{email:?} is not an email address"
-        )))
-    }
-}
-
-fn validate_username(username: &str) -> Result<String, StoreError> {
-    let username = username.trim();
-    if username.is_empty() || username.len() > 150 {
-        return Err(StoreError::Invalid(
-            "a username has 1 to 150 characters".to_owned(),
-        ));
-    }
-    Ok(username.to_owned())
-}
-
-fn validate_phone(input: Option<&str>) -> Result<Option<String>, StoreError> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(number) => phone::normalize(number)
-            .map(Some)
-            .map_err(|err| StoreError::Invalid(err.to_string())),
-    }
 }
 
 impl NewUser {
@@ -188,20 +99,61 @@ impl NewUser {
         self.email = validate_email(&self.email)?;
         self.username = validate_username(&self.username)?;
         self.name = self.name.trim().to_owned();
-        self.phone_number = validate_phone(self.phone_number.as_deref())?;
         Ok(self)
     }
 }
 
+impl UserUpdate {
+    /// `user` with this change applied, every changed field checked.
+    fn apply_to(self, mut user: User) -> Result<User, StoreError> {
+        if let Some(email) = self.email {
+            user.email = validate_email(&email)?;
+        }
+        if let Some(username) = self.username {
+            user.username = validate_username(&username)?;
+        }
+        if let Some(name) = self.name {
+            user.name = name.trim().to_owned();
+        }
+        if let Some(number) = self.phone_number {
+            user.phone_number = number;
+        }
+        if let Some(role) = self.role {
+            user.role = role;
+        }
+        if let Some(active) = self.active {
+            user.active = active;
+        }
+        for (key, value) in self.attributes {
+            if value.is_null() {
+                user.attributes.remove(&key);
+            } else {
+                user.attributes.insert(key, value);
+            }
+        }
+        Ok(user)
+    }
+}
+
+/// The unique indexes of `users` (migrations 0001 and 0006), told apart by name.
 fn conflict_message(err: StoreError) -> StoreError {
     match err {
-        StoreError::Conflict(message) if message.contains("email") => {
+        StoreError::Duplicate { constraint } if constraint == "users_email_key" => {
             StoreError::Conflict("a user with this email already exists".to_owned())
         }
-        StoreError::Conflict(message) if message.contains("username") => {
+        StoreError::Duplicate { constraint } if constraint == "users_username_key" => {
             StoreError::Conflict("a user with this username already exists".to_owned())
         }
         other => other,
+    }
+}
+
+/// `WHERE` for a user named by id, or by email when the key contains `@`.
+fn key_filter(key: &str) -> &'static str {
+    if key.contains('@') {
+        "lower(email) = lower($1)"
+    } else {
+        "id = $1"
     }
 }
 
@@ -229,7 +181,7 @@ impl Store {
                     &new.username,
                     &new.name,
                     &new.phone_number,
-                    &new.role.as_str(),
+                    &new.role,
                     &serde_json::Value::Object(new.attributes),
                     &ids::link_id(),
                 ],
@@ -242,13 +194,11 @@ impl Store {
     /// By id, or by email when the key contains `@`.
     pub async fn find_user(&self, key: &str) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;
-        let sql = if key.contains('@') {
-            format!("SELECT {COLUMNS} FROM users WHERE lower(email) = lower($1)")
-        } else {
-            format!("SELECT {COLUMNS} FROM users WHERE id = $1")
-        };
         client
-            .query_opt_cached(&sql, &[&key.trim()])
+            .query_opt_cached(
+                &format!("SELECT {COLUMNS} FROM users WHERE {}", key_filter(key)),
+                &[&key.trim()],
+            )
             .await?
             .as_ref()
             .map(User::from_row)
@@ -273,11 +223,7 @@ impl Store {
     /// the new one reaches OnCall at its next user sync.
     pub async fn rotate_link(&self, key: &str) -> Result<User, StoreError> {
         let client = self.client().await?;
-        let filter = if key.contains('@') {
-            "lower(email) = lower($1)"
-        } else {
-            "id = $1"
-        };
+        let filter = key_filter(key);
         client
             .query_opt_cached(
                 &format!(
@@ -359,12 +305,11 @@ impl Store {
         per_page: i64,
     ) -> Result<UserPage, StoreError> {
         let client = self.client().await?;
-        let role_names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
         let filter = "active AND (cardinality($1::text[]) = 0 OR role = ANY($1))";
         let total: i64 = client
             .query_one_cached(
                 &format!("SELECT count(*) FROM users WHERE {filter}"),
-                &[&role_names],
+                &[&roles],
             )
             .await?
             .get(0);
@@ -375,7 +320,7 @@ impl Store {
                      ORDER BY created_at, id LIMIT $2 OFFSET $3"
                 ),
                 // Saturating: a page past any that can exist is an empty one, not an overflow.
-                &[&role_names, &per_page, &(page - 1).saturating_mul(per_page)],
+                &[&roles, &per_page, &(page - 1).saturating_mul(per_page)],
             )
             .await?;
         Ok(UserPage {
@@ -395,39 +340,27 @@ impl Store {
         rows.iter().map(User::from_row).collect()
     }
 
+    /// Applies `update` under a row lock, so two changes to one person at once both
+    /// land (neither is lost by reading before the other wrote).
     pub async fn update_user(&self, key: &str, update: UserUpdate) -> Result<User, StoreError> {
-        let Some(mut user) = self.find_user(key).await? else {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx
+            .query_opt_cached(
+                &format!(
+                    "SELECT {COLUMNS} FROM users WHERE {} FOR UPDATE",
+                    key_filter(key)
+                ),
+                &[&key.trim()],
+            )
+            .await?
+        else {
             return Err(StoreError::NotFound(format!("no user {key:?}")));
         };
-        if let Some(email) = update.email {
-            user.email = validate_email(&email)?;
-        }
-        if let Some(username) = update.username {
-            user.username = validate_username(&username)?;
-        }
-        if let Some(name) = update.name {
-            user.name = name.trim().to_owned();
-        }
-        if let Some(number) = update.phone_number {
-            user.phone_number = validate_phone(number.as_deref())?;
-        }
-        if let Some(role) = update.role {
-            user.role = role;
-        }
-        if let Some(active) = update.active {
-            user.active = active;
-        }
-        for (key, value) in update.attributes {
-            if value.is_null() {
-                user.attributes.remove(&key);
-            } else {
-                user.attributes.insert(key, value);
-            }
-        }
-        let client = self.client().await?;
+        let user = update.apply_to(User::from_row(&row)?)?;
         // An admin changing the number vouches for it; keeping the same number keeps its
         // state, whoever confirmed it.
-        let row = client
+        let row = tx
             .query_one_cached(
                 &format!(
                     "UPDATE users SET email = $2, username = $3, name = $4, phone_number = $5,
@@ -444,14 +377,16 @@ impl Store {
                     &user.username,
                     &user.name,
                     &user.phone_number,
-                    &user.role.as_str(),
+                    &user.role,
                     &user.active,
                     &serde_json::Value::Object(user.attributes.clone()),
                 ],
             )
             .await
             .map_err(|err| conflict_message(err.into()))?;
-        User::from_row(&row)
+        let updated = User::from_row(&row)?;
+        tx.commit().await?;
+        Ok(updated)
     }
 
     pub async fn remove_user(&self, key: &str) -> Result<User, StoreError> {
@@ -501,7 +436,7 @@ impl Store {
                         &new.username,
                         &new.name,
                         &new.phone_number,
-                        &new.role.as_str(),
+                        &new.role,
                         &serde_json::Value::Object(new.attributes),
                         &ids::link_id(),
                     ],

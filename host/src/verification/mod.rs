@@ -1,13 +1,10 @@
 //! Self-service phone verification: a code goes to the number a person typed, and the
 //! number is saved, verified, only when they type the code back.
 
-pub mod code;
-
 use chrono::{DateTime, Utc};
 
 use crate::delivery::{Deliverer, Workers};
-use crate::phone;
-use crate::store::notifications::Channel;
+use crate::model::{phone_code, Channel, PhoneNumber, Region};
 use crate::store::phone_codes::{Checked, CodeChannel, Issued, CODE_RULES};
 use crate::store::users::User;
 use crate::store::{Store, StoreError};
@@ -60,18 +57,19 @@ pub async fn send_code(
     deliverer: &Deliverer,
     user: &User,
     typed_number: &str,
+    region: Option<Region>,
     channel: CodeChannel,
 ) -> Result<Sent, StoreError> {
-    let number = match phone::normalize(typed_number) {
+    let number = match PhoneNumber::parse(typed_number, region) {
         Ok(number) => number,
         Err(err) => {
             tracing::info!(user = %user.id, "verification: the number typed is not valid");
             return Ok(Sent::InvalidNumber(err.to_string()));
         }
     };
-    let masked = phone::mask(&number);
-    let code = code::new_code();
-    let hashed = code::hash(&user.id, &code);
+    let masked = number.masked();
+    let code = phone_code::new_code();
+    let hashed = phone_code::hash(&user.id, &code);
     let id = match store
         .issue_phone_code(&user.id, &number, channel, &hashed, CODE_RULES)
         .await?
@@ -134,15 +132,15 @@ pub async fn confirm(
     let checked = store.check_phone_code(&user.id, typed, CODE_RULES).await?;
     match &checked {
         Checked::Confirmed { phone_number } => {
-            tracing::info!(user = %user.id, phone = %phone::mask(phone_number), "verification: number confirmed and saved");
+            tracing::info!(user = %user.id, phone = %phone_number, "verification: number confirmed and saved");
             if let Some(previous) = user
                 .phone_number
-                .as_deref()
-                .filter(|old| old != phone_number)
+                .as_ref()
+                .filter(|old| *old != phone_number)
             {
                 let text = format!(
                     "Your Grafana OnCall phone number was changed to {}: pages now go there. If you did not do this, tell your admin.",
-                    phone::mask(phone_number)
+                    phone_number.masked()
                 );
                 tell_previous_number(workers, user, previous, text);
             }
@@ -163,7 +161,7 @@ pub async fn confirm(
 pub async fn remove(store: &Store, workers: &Workers, user: &User) -> Result<bool, StoreError> {
     let removed = store.remove_own_phone(&user.id).await?;
     tracing::info!(user = %user.id, removed, "verification: the user removed their number");
-    if let (true, Some(previous)) = (removed, user.phone_number.as_deref()) {
+    if let (true, Some(previous)) = (removed, user.phone_number.as_ref()) {
         let text = "Your number was removed from Grafana OnCall: pages will no longer reach it. If you did not do this, tell your admin.".to_owned();
         tell_previous_number(workers, user, previous, text);
     }
@@ -172,11 +170,11 @@ pub async fn remove(store: &Store, workers: &Workers, user: &User) -> Result<boo
 
 /// Whoever holds a person's link can change their number, so the number that stops
 /// getting pages is told, once and best effort, without holding up the page.
-fn tell_previous_number(workers: &Workers, user: &User, previous: &str, text: String) {
+fn tell_previous_number(workers: &Workers, user: &User, previous: &PhoneNumber, text: String) {
     let mut recipient = user.clone();
-    recipient.phone_number = Some(previous.to_owned());
+    recipient.phone_number = Some(previous.clone());
     let deliverer = workers.deliverer().clone();
-    let masked = phone::mask(previous);
+    let masked = previous.masked();
     workers.spawn(async move {
         match deliverer
             .send_unstored(Channel::Sms, &recipient, &text, &[])

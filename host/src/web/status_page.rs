@@ -11,7 +11,7 @@ use super::{heartbeat_page, is_https, posted, secret, session};
 use crate::api::auth::admin_token_matches;
 use crate::api::state::AppState;
 use crate::api::throttle::{self, Surface};
-use crate::phone::mask_in_text;
+use crate::model::phone::mask_in_text;
 use crate::store::notifications::NotificationFilter;
 use crate::store::StoreError;
 

@@ -1,6 +1,7 @@
 //! The page behind OnCall's "Verify in Cloud" link: a person confirms a number by typing
 //! back a code sent to it, or removes their number.
 
+use crate::model::PhoneNumber;
 use hyper::body::Incoming;
 use hyper::{HeaderMap, Request, StatusCode};
 use maud::{html, Markup};
@@ -36,7 +37,11 @@ const UNLOCK_SECS: u64 = 10 * 60;
 fn number_digest(user: &User) -> String {
     use sha2::Digest;
     signing::to_hex(&sha2::Sha256::digest(
-        user.phone_number.as_deref().unwrap_or_default().as_bytes(),
+        user.phone_number
+            .as_ref()
+            .map(PhoneNumber::e164)
+            .unwrap_or_default()
+            .as_bytes(),
     ))
 }
 
@@ -174,15 +179,16 @@ async fn submit_inner(
     let page = match form.field("step").unwrap_or_default() {
         "send" => {
             let typed = form.field("phone").unwrap_or_default();
-            let same = crate::phone::normalize(typed).ok() == user.phone_number;
+            let region = state.config().users.default_region;
+            let same = PhoneNumber::parse(typed, region).ok() == user.phone_number;
             if !view.unlocked && !same {
                 return Ok(locked());
             }
             send(state, &view, &form, typed).await?
         }
         // A code to the number already saved: proves the browser holds it.
-        "send-current" => match user.phone_number.as_deref() {
-            Some(current) => send(state, &view, &form, current).await?,
+        "send-current" => match user.phone_number.as_ref() {
+            Some(current) => send(state, &view, &form, current.e164()).await?,
             None => view.refuse(StatusCode::BAD_REQUEST, "You have no number yet.", None),
         },
         "confirm" => {
@@ -258,6 +264,7 @@ async fn send(
         state.workers.deliverer(),
         view.user,
         typed,
+        state.config().users.default_region,
         channel,
     )
     .await
@@ -329,7 +336,7 @@ impl View<'_> {
                 p.who { strong { (name) } span.muted { (user.email) } }
                 p {
                     "Phone number: "
-                    @match user.masked_phone() {
+                    @match user.phone_number.as_ref().map(PhoneNumber::masked) {
                         Some(masked) => {
                             strong { (masked) } " "
                             @if user.is_phone_verified(self.mode) {
@@ -442,7 +449,7 @@ impl View<'_> {
                     (self.code_form("code"))
                 }
                 p { a href=(action(self.user)) { "Use another number or send a new code" } }
-                @if let Some(masked) = self.user.masked_phone() {
+                @if let Some(masked) = self.user.phone_number.as_ref().map(PhoneNumber::masked) {
                     p.muted { "Your saved number " (masked) " stays as it is until a code is confirmed." }
                 }
             },
@@ -464,10 +471,7 @@ impl View<'_> {
                 StatusCode::OK,
                 self.done(
                     "Number verified",
-                    &format!(
-                        "Your number {} is verified.",
-                        crate::phone::mask(&phone_number)
-                    ),
+                    &format!("Your number {} is verified.", phone_number.masked()),
                 ),
             ),
             Checked::Wrong { tries_left } => {

@@ -152,7 +152,7 @@ async fn accepted_notifications_are_listed_and_shown() {
         "alice@example.com",
         "alice",
         Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let response = client()

@@ -9,7 +9,7 @@ use crate::verification::{code_from, engine_link, engine_sees_verified, expire_c
 use common::browser::{Browser, PHONE_WIDTH};
 use common::webhook::with_webhook;
 use common::*;
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
 
 /// Saves the page and checks it fits the phone's width (no sideways scrolling).
 async fn snap(browser: &Browser, name: &str) {
@@ -39,7 +39,7 @@ async fn a_person_verifies_their_number_and_the_engine_sees_it() {
     );
     snap(&browser, "verify-1-start").await;
 
-    browser.fill("#phone", "+44 7700 900123").await;
+    browser.fill("#phone", "+44 7911 123123").await;
     browser.submit("form:has(#phone) button").await;
     let text = browser.text().await;
     assert!(

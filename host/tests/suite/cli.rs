@@ -187,7 +187,7 @@ async fn notifications_list_shows_what_the_engine_handed_over() {
         "alice@example.com",
         "alice",
         Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let response = common::client()
@@ -223,8 +223,9 @@ async fn notifications_list_shows_what_the_engine_handed_over() {
 
 #[tokio::test]
 async fn a_dead_notification_is_queued_again_from_the_command_line() {
+    use emu_oncall::model::{Channel, Status};
     use emu_oncall::store::attempts::Settlement;
-    use emu_oncall::store::notifications::{Channel, NewNotification, Status};
+    use emu_oncall::store::notifications::NewNotification;
     let db = common::fresh_database().await;
     let store = emu_oncall::app::connect_and_migrate(&common::test_config(&db, &[]))
         .await

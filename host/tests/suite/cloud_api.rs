@@ -4,8 +4,8 @@
 use crate::common;
 
 use common::*;
-use emu_oncall::store::notifications::Status;
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
+use emu_oncall::model::Status;
 use serde_json::{json, Value};
 
 const ALICE_PHONE: &str = "+4915112345678";

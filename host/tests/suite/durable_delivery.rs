@@ -10,8 +10,9 @@ use common::process::ServerProcess;
 use common::sink::Sink;
 use common::webhook::with_webhook;
 use common::*;
-use emu_oncall::store::notifications::{NotificationFilter, Status};
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
+use emu_oncall::model::Status;
+use emu_oncall::store::notifications::NotificationFilter;
 use emu_oncall::store::Store;
 use serde_json::json;
 

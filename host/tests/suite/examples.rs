@@ -76,7 +76,7 @@ async fn busy_server() -> (TestServer, Sink, Sink, tempfile::TempDir) {
         "alice@example.com",
         "alice",
         Some("+4915100000001"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let (status, _) = send_sms(&server, "alice@example.com", "Grafana OnCall: test").await;

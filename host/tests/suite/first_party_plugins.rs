@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use common::sink::{Recorded, Sink};
 use emu_oncall::config::SandboxConfig;
+use emu_oncall::model::AttemptOutcome;
+use emu_oncall::model::Channel;
 use emu_oncall::plugins::{
-    loaded_channel, LoadedPlugin, Outcome, PluginEngine, PluginSettings, WitNotification,
-    WitRecipient,
+    loaded_channel, LoadedPlugin, PluginEngine, PluginSettings, WitNotification, WitRecipient,
 };
-use emu_oncall::store::notifications::Channel;
 
 const NOTIFICATION_ID: &str = "0b9f6c1e-3f55-4a7e-9d0e-6a1b2c3d4e5f";
 
@@ -56,7 +56,7 @@ async fn deliver(
     plugin: &LoadedPlugin,
     sink: &Sink,
     message: &WitNotification,
-) -> (Outcome, Recorded) {
+) -> (AttemptOutcome, Recorded) {
     let before = sink.requests().len();
     let outcome = plugin.notify(message).await;
     let requests = sink.wait_for(before + 1, Duration::from_secs(5)).await;
@@ -93,7 +93,10 @@ async fn webhook_posts_the_notification_with_an_idempotency_key_and_extra_header
         &notification(Channel::Call, "Wake up", &[("team", "db")]),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, AttemptOutcome::Delivered(_)),
+        "{outcome:?}"
+    );
     assert_eq!(
         (request.method.as_str(), request.path.as_str()),
         ("POST", "/hooks/oncall")
@@ -118,12 +121,12 @@ async fn webhook_posts_the_notification_with_an_idempotency_key_and_extra_header
     sink.fail_next(1, 502);
     assert!(matches!(
         plugin.notify(&notification(Channel::Sms, "x", &[])).await,
-        Outcome::Retryable(_)
+        AttemptOutcome::Retryable(_)
     ));
     sink.fail_next(1, 410);
     assert!(matches!(
         plugin.notify(&notification(Channel::Sms, "x", &[])).await,
-        Outcome::Permanent(_)
+        AttemptOutcome::Permanent(_)
     ));
 }
 
@@ -151,7 +154,7 @@ async fn telegram_sends_to_the_users_chat() {
         ),
     )
     .await;
-    let Outcome::Delivered(receipt) = outcome else {
+    let AttemptOutcome::Delivered(receipt) = outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(receipt.provider_id.as_deref(), Some("4711"));
@@ -173,11 +176,15 @@ async fn telegram_sends_to_the_users_chat() {
         ))
         .await
     {
-        Outcome::Permanent(reason) => assert!(reason.contains("bot was blocked"), "{reason}"),
+        AttemptOutcome::Permanent(failure) => {
+            assert!(failure.reason.contains("bot was blocked"), "{failure}")
+        }
         other => panic!("{other:?}"),
     }
     match plugin.notify(&notification(Channel::Sms, "x", &[])).await {
-        Outcome::Permanent(reason) => assert!(reason.contains("telegram_chat_id"), "{reason}"),
+        AttemptOutcome::Permanent(failure) => {
+            assert!(failure.reason.contains("telegram_chat_id"), "{failure}")
+        }
         other => panic!("{other:?}"),
     }
     let err = load("telegram.wasm", &[("bot_token", "nocolon")])
@@ -209,7 +216,7 @@ async fn twilio_sends_sms_and_calls_with_twiml() {
         &notification(Channel::Sms, "Disk <90% & rising", &[]),
     )
     .await;
-    let Outcome::Delivered(receipt) = outcome else {
+    let AttemptOutcome::Delivered(receipt) = outcome else {
         panic!("{outcome:?}")
     };
     assert_eq!(receipt.provider_id.as_deref(), Some("SM0123"));
@@ -242,7 +249,10 @@ async fn twilio_sends_sms_and_calls_with_twiml() {
         &notification(Channel::Call, "Disk <90% & rising", &[]),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, AttemptOutcome::Delivered(_)),
+        "{outcome:?}"
+    );
     assert_eq!(request.path, "/2010-04-01/Accounts/AC0000000000/Calls.json");
     let fields = form(&request);
     assert_eq!(fields[2].0, "Twiml");
@@ -254,7 +264,9 @@ async fn twilio_sends_sms_and_calls_with_twiml() {
     sink.respond_with(r#"{"code":21211,"message":"The 'To' number is not a valid phone number."}"#);
     sink.fail_next(1, 400);
     match plugin.notify(&notification(Channel::Sms, "x", &[])).await {
-        Outcome::Permanent(reason) => assert!(reason.contains("21211"), "{reason}"),
+        AttemptOutcome::Permanent(failure) => {
+            assert!(failure.reason.contains("21211"), "{failure}")
+        }
         other => panic!("{other:?}"),
     }
     let err = load(
@@ -288,7 +300,10 @@ async fn ntfy_publishes_to_the_users_topic_with_a_priority() {
         &notification(Channel::Call, "Wake up", &[("ntfy_topic", "alice-pager")]),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, AttemptOutcome::Delivered(_)),
+        "{outcome:?}"
+    );
     assert_eq!(
         (request.method.as_str(), request.path.as_str()),
         ("POST", "/")
@@ -333,7 +348,10 @@ async fn slack_posts_to_the_incoming_webhook() {
         ),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, AttemptOutcome::Delivered(_)),
+        "{outcome:?}"
+    );
     assert_eq!(request.path, "/services/T000/B000/XXXX");
     assert_eq!(
         request.json(),
@@ -342,7 +360,7 @@ async fn slack_posts_to_the_incoming_webhook() {
     sink.fail_next(1, 404);
     assert!(matches!(
         plugin.notify(&notification(Channel::Sms, "x", &[])).await,
-        Outcome::Permanent(_)
+        AttemptOutcome::Permanent(_)
     ));
 }
 
@@ -416,11 +434,11 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
     let (rust_outcome, rust_request) = deliver(&rust, &sink, &message).await;
     let (python_outcome, python_request) = deliver(&python, &sink, &message).await;
     assert!(
-        matches!(rust_outcome, Outcome::Delivered(_)),
+        matches!(rust_outcome, AttemptOutcome::Delivered(_)),
         "{rust_outcome:?}"
     );
     assert!(
-        matches!(python_outcome, Outcome::Delivered(_)),
+        matches!(python_outcome, AttemptOutcome::Delivered(_)),
         "{python_outcome:?}"
     );
     assert_eq!(python_request.json(), rust_request.json());
@@ -435,12 +453,12 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
     sink.fail_next(1, 503);
     assert!(matches!(
         python.notify(&message).await,
-        Outcome::Retryable(_)
+        AttemptOutcome::Retryable(_)
     ));
     sink.fail_next(1, 400);
     assert!(matches!(
         python.notify(&message).await,
-        Outcome::Permanent(_)
+        AttemptOutcome::Permanent(_)
     ));
 }
 
@@ -478,7 +496,10 @@ async fn telegram_and_slack_show_the_alert_groups_details() {
         &[("telegram_chat_id", "42"), ("slack_user_id", "U1")],
     ));
     let (outcome, request) = deliver(&telegram, &telegram_sink, &page).await;
-    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, AttemptOutcome::Delivered(_)),
+        "{outcome:?}"
+    );
     assert_eq!(
         request.json()["text"],
         "🚨 Grafana OnCall: Alert group #13\n\n#13 Disk <full> (firing)\nvia Grafana Alerting\nseverity=critical\nhttps://grafana.example.com/a/grafana-oncall-app/alert-groups/IABC"
@@ -496,7 +517,10 @@ async fn telegram_and_slack_show_the_alert_groups_details() {
     .await
     .unwrap();
     let (outcome, request) = deliver(&slack, &slack_sink, &page).await;
-    assert!(matches!(outcome, Outcome::Delivered(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, AttemptOutcome::Delivered(_)),
+        "{outcome:?}"
+    );
     assert_eq!(
         request.json()["text"],
         "*[SMS]* for <@U1>: Grafana OnCall: Alert group #13\n*<https://grafana.example.com/a/grafana-oncall-app/alert-groups/IABC|#13 Disk &lt;full&gt; (firing)>* via Grafana Alerting\nseverity=critical"

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use common::sink::Sink;
 use common::*;
-use emu_oncall::store::notifications::{NotificationFilter, Status};
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
+use emu_oncall::model::Status;
+use emu_oncall::store::notifications::NotificationFilter;
 
 const PHONE: &str = "+4915112345678";
 

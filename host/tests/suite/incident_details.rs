@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::sink::Sink;
 use common::*;
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
 use serde_json::json;
 
 const API_TOKEN: &str = "oncall-api-token";

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use common::sink::Sink;
 use common::*;
-use emu_oncall::store::notifications::{NotificationFilter, Status};
-use emu_oncall::store::users::{Role, UserUpdate};
+use emu_oncall::model::Role;
+use emu_oncall::model::Status;
+use emu_oncall::store::notifications::NotificationFilter;
+use emu_oncall::store::users::UserUpdate;
 use serde_json::json;
 
 const PHONE: &str = "+4915112345678";

@@ -120,7 +120,7 @@ async fn a_lost_database_gets_503_with_json_and_readyz_fails() {
         "alice@example.com",
         "alice",
         Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let admin_url = common::admin_database_url();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::process::ServerProcess;
 use common::sink::Sink;
 use common::*;
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
 
 fn config(db: &str, plugins: &str, token: &str, hook: &str, extra: &str) -> String {
     format!(

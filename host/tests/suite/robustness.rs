@@ -123,7 +123,7 @@ async fn malformed_engine_requests_get_4xx_never_5xx() {
         "alice@example.com",
         "alice",
         Some("+4915100000001"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let client = client();
@@ -240,7 +240,7 @@ async fn malformed_page_forms_get_a_page_never_a_5xx() {
         "mo@example.com",
         "mo",
         Some("+4915100000002"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let mut browser = common::pages::PageClient::new(&server.base);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::sink::Sink;
 use common::*;
+use emu_oncall::model::Role;
 use emu_oncall::store::notifications::NotificationFilter;
-use emu_oncall::store::users::Role;
 use emu_oncall::store::Store;
 
 /// An export shaped like OnCall's: one VEVENT per piece of final shift.

@@ -202,7 +202,7 @@ async fn add_paged_user(
         email,
         username,
         Some("+4915112345678"),
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await
 }
@@ -582,7 +582,7 @@ async fn a_huge_users_page_is_an_empty_page() {
         "alice@example.com",
         "alice",
         None,
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     for page in [
@@ -706,7 +706,7 @@ async fn no_code_token_or_number_reaches_the_logs_or_pages() {
         "dana@example.com",
         "dana",
         None,
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
 
@@ -1004,7 +1004,7 @@ async fn overlapping_code_requests_leave_one_working_code() {
         "dana@example.com",
         "dana",
         None,
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     let base = hooks.server.base.clone();
@@ -1048,7 +1048,7 @@ async fn a_send_that_timed_out_still_counts() {
         "dana@example.com",
         "dana",
         None,
-        emu_oncall::store::users::Role::User,
+        emu_oncall::model::Role::User,
     )
     .await;
     for _ in 0..3 {
@@ -1178,7 +1178,12 @@ async fn a_confirmed_number_changes_only_after_a_code_to_it() {
         "no code went to the new number"
     );
     let kept = server.store.find_user(&user.id).await.unwrap().unwrap();
-    assert_eq!(kept.phone_number.as_deref(), Some("+4915112345678"));
+    assert_eq!(
+        kept.phone_number
+            .as_ref()
+            .map(emu_oncall::model::PhoneNumber::e164),
+        Some("+4915112345678")
+    );
 
     // The code goes to the saved number; typed back, it unlocks this browser.
     let sent = browser

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::pages::PageClient;
 use common::webhook::with_webhook;
 use common::*;
-use emu_oncall::store::users::Role;
+use emu_oncall::model::Role;
 
 #[tokio::test]
 async fn the_heartbeat_link_shows_when_the_engine_last_checked_in() {

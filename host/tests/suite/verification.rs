@@ -11,7 +11,8 @@ use common::pages::{Answer, PageClient};
 use common::sink::Sink;
 use common::webhook::{with_webhook, WithWebhook};
 use common::*;
-use emu_oncall::store::users::{Role, User};
+use emu_oncall::model::Role;
+use emu_oncall::store::users::User;
 use emu_oncall::store::Store;
 
 const NEW_NUMBER: &str = "+49 151 2345 6789";
@@ -195,7 +196,13 @@ async fn a_number_is_saved_and_verified_only_once_its_code_is_typed_back() {
         done.body
     );
     let saved = stored(&server.store, &user).await;
-    assert_eq!(saved.phone_number.as_deref(), Some(NEW_NUMBER_E164));
+    assert_eq!(
+        saved
+            .phone_number
+            .as_ref()
+            .map(emu_oncall::model::PhoneNumber::e164),
+        Some(NEW_NUMBER_E164)
+    );
     assert!(saved.phone_verified_at.is_some());
     assert!(engine_sees_verified(server, "dana@example.com").await);
 
@@ -605,7 +612,9 @@ async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mod
         .update_user(
             &unconfirmed.id,
             emu_oncall::store::users::UserUpdate {
-                phone_number: Some(Some("+4915133333333".to_owned())),
+                phone_number: Some(Some(
+                    emu_oncall::model::PhoneNumber::parse("+4915133333333", None).unwrap(),
+                )),
                 ..Default::default()
             },
         )

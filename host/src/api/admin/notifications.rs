@@ -5,7 +5,8 @@ use uuid::Uuid;
 use crate::api::request::{first, query_params};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
-use crate::store::notifications::{NotificationFilter, Status};
+use crate::model::Status;
+use crate::store::notifications::NotificationFilter;
 
 pub async fn list(state: &AppState, request: Request<Incoming>) -> ApiResult {
     let params = query_params(request.uri().query());

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use super::json_body;
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
-use crate::store::users::{NewUser, Role, UserUpdate};
+use crate::model::{PhoneNumber, Role};
+use crate::store::users::{NewUser, UserUpdate};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +49,11 @@ fn parse_role(role: Option<&str>) -> Result<Option<Role>, ApiError> {
         .map_err(ApiError::from)
 }
 
+fn parse_phone(state: &AppState, typed: Option<&str>) -> Result<Option<PhoneNumber>, ApiError> {
+    PhoneNumber::parse_optional(typed, state.config().users.default_region)
+        .map_err(|err| ApiError::BadRequest(err.to_string()))
+}
+
 pub async fn list(state: &AppState) -> ApiResult {
     let users = state.store.list_users().await?;
     Ok(json(
@@ -71,12 +77,12 @@ pub async fn create(state: &AppState, request: Request<Incoming>) -> ApiResult {
             email: body.email,
             username: body.username,
             name: body.name,
-            phone_number: body.phone_number,
+            phone_number: parse_phone(state, body.phone_number.as_deref())?,
             role: parse_role(body.role.as_deref())?.unwrap_or(Role::User),
             attributes: body.attributes,
         })
         .await?;
-    tracing::info!(user = %user.id, phone = ?user.masked_phone(), "user created through the admin API");
+    tracing::info!(user = %user.id, phone = ?user.phone_number, "user created through the admin API");
     Ok(json(StatusCode::CREATED, &user))
 }
 
@@ -90,14 +96,17 @@ pub async fn update(state: &AppState, request: Request<Incoming>, key: &str) -> 
                 email: body.email,
                 username: body.username,
                 name: body.name,
-                phone_number: body.phone_number,
+                phone_number: body
+                    .phone_number
+                    .map(|typed| parse_phone(state, typed.as_deref()))
+                    .transpose()?,
                 role: parse_role(body.role.as_deref())?,
                 active: body.active,
                 attributes: body.attributes,
             },
         )
         .await?;
-    tracing::info!(user = %user.id, phone = ?user.masked_phone(), "user updated through the admin API");
+    tracing::info!(user = %user.id, phone = ?user.phone_number, "user updated through the admin API");
     Ok(json(StatusCode::OK, &user))
 }
 

@@ -8,7 +8,8 @@ use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
 use crate::delivery::RoundResult;
-use crate::store::notifications::{Channel, EnginePage, EnginePageOutcome};
+use crate::model::Channel;
+use crate::store::notifications::{EnginePage, EnginePageOutcome};
 
 /// What the engine hears: `503 failed` only when every plugin of the route refused for
 /// good; otherwise 200, and delivery goes on in the background if it must.
@@ -75,7 +76,7 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
                 notification = %id,
                 %channel,
                 user = %user_id,
-                phone = %crate::phone::mask(&phone_number),
+                phone = %phone_number,
                 "notification accepted"
             );
             answer_after_first_round(state, id).await

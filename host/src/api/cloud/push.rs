@@ -9,7 +9,8 @@ use crate::api::request::read_body;
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::delivery::PUSH_PAYLOAD_KEY;
-use crate::store::notifications::{Channel, NewNotification};
+use crate::model::Channel;
+use crate::store::notifications::NewNotification;
 use crate::store::users::User;
 
 /// The user attribute that holds a phone's FCM registration token.

@@ -10,7 +10,8 @@ use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
 use crate::config::VerificationMode;
-use crate::store::users::{Role, User};
+use crate::model::Role;
+use crate::store::users::User;
 
 const PAGE_SIZE: i64 = 100;
 

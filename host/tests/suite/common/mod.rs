@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use emu_oncall::app;
 use emu_oncall::config::{self, Config, Overrides};
-use emu_oncall::store::users::{NewUser, Role, User};
+use emu_oncall::model::Role;
+use emu_oncall::store::users::{NewUser, User};
 use emu_oncall::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
@@ -136,7 +137,9 @@ pub async fn add_user(
             email: email.to_owned(),
             username: username.to_owned(),
             name: username.to_owned(),
-            phone_number: phone.map(str::to_owned),
+            phone_number: phone.map(|number| {
+                emu_oncall::model::PhoneNumber::parse(number, None).expect("a valid test number")
+            }),
             role,
             attributes: serde_json::Map::new(),
         })
