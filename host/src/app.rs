@@ -1,19 +1,69 @@
-//! Start-up: database, schema, listener, in that order, each failure said plainly.
+//! The composition root: builds every part (database, plugins, delivery, the HTTP
+//! server), starts every background loop on one `TaskTracker`, and stops them all with
+//! one `CancellationToken`. Nothing else in the crate spawns a long-lived task.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::api::{AppState, Server};
 use crate::config::{Config, ConfigSource, SharedConfig};
+use crate::delivery::{Deliverer, Workers};
 use crate::metrics::Metrics;
-use crate::plugins::PluginRegistry;
+use crate::plugins::{PluginRegistry, PluginWatcher};
 use crate::reload::Reloader;
+use crate::schedules::Poller;
 use crate::store::{migrations, Store};
 
-/// Connects, migrates and binds; the returned server is ready to run.
-pub async fn prepare(config: Config) -> anyhow::Result<Server> {
+/// A server built and bound, its background loops running.
+pub struct App {
+    server: Server,
+    state: Arc<AppState>,
+    stop: CancellationToken,
+}
+
+impl App {
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server.local_addr()
+    }
+
+    /// Serves until `shutdown` completes. Then, in order: no new connections and no
+    /// new claims (the token), open requests finish (bounded), every background task
+    /// and delivery round finishes within `delivery.shutdown_grace`, and what is still
+    /// held is handed back to the other replicas.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let App {
+            server,
+            state,
+            stop,
+        } = self;
+        let serving = server.run(stop.clone());
+        tokio::pin!(serving);
+        tokio::select! {
+            () = &mut serving => {}
+            () = shutdown => {
+                stop.cancel();
+                serving.await;
+            }
+        }
+        stop.cancel();
+        state.workers.finish().await;
+        Ok(())
+    }
+}
+
+/// Connects, migrates, binds and starts the background loops; the returned app is
+/// serving once [`App::run`] is awaited.
+pub async fn prepare(config: Config) -> anyhow::Result<App> {
     prepare_reloadable(config, None).await
 }
 
@@ -22,8 +72,60 @@ pub async fn prepare(config: Config) -> anyhow::Result<Server> {
 pub async fn prepare_reloadable(
     config: Config,
     source: Option<ConfigSource>,
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<App> {
     config.check_can_serve()?;
+    warn_about_unsafe_settings(&config);
+    let store = connect_and_migrate(&config).await?;
+    let shared = SharedConfig::new(config);
+    let config = shared.get();
+    let metrics = Arc::new(Metrics::new());
+    let registry = load_plugins(&config, &store, &metrics).await?;
+
+    let stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let deliverer = Deliverer::new(
+        store.clone(),
+        registry.clone(),
+        metrics.clone(),
+        shared.clone(),
+    )?;
+    let workers = Workers::new(deliverer, shared.clone(), tasks.clone());
+    let state = Arc::new(AppState::new(
+        shared.clone(),
+        store.clone(),
+        metrics.clone(),
+        workers.clone(),
+    ));
+    let poller = Poller::new(store.clone(), shared.clone(), metrics, workers.clone())
+        .context("schedule poller")?;
+    // Bound before any loop starts: a port in use fails start-up with nothing to stop.
+    let server = Server::bind(state.clone()).await?;
+
+    tasks.spawn(PluginWatcher::start(registry.clone()).run(stop.clone()));
+    tasks.spawn(workers.clone().poll(stop.clone()));
+    tasks.spawn(crate::heartbeat::watchdog(
+        store,
+        shared.clone(),
+        workers,
+        stop.clone(),
+    ));
+    tasks.spawn(poller.run(stop.clone()));
+    if let Some(source) = source {
+        tasks.spawn(Reloader::start(source, shared, registry).run(stop.clone()));
+    }
+    tracing::info!(
+        addr = %server.local_addr()?,
+        version = env!("CARGO_PKG_VERSION"),
+        "emu-oncall listening"
+    );
+    Ok(App {
+        server,
+        state,
+        stop,
+    })
+}
+
+fn warn_about_unsafe_settings(config: &Config) {
     if config.app.allow_any_token {
         tracing::warn!(
             "app.allow_any_token = true: ANY token is accepted from the engine; do not run this in production"
@@ -39,10 +141,15 @@ pub async fn prepare_reloadable(
     if config.app.admin_token.is_empty() {
         tracing::info!("app.admin_token is blank: the admin API is disabled");
     }
-    let store = connect_and_migrate(&config).await?;
-    let shared = SharedConfig::new(config);
-    let config = shared.get();
-    let metrics = Arc::new(Metrics::new());
+}
+
+/// The plugin registry, with `app.plugins_dir` scanned once and every known series
+/// of the metrics at zero.
+async fn load_plugins(
+    config: &Config,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Arc<PluginRegistry>> {
     // The key lives in PostgreSQL, not beside the artifacts: whoever can write the cache
     // directory still cannot make the server load native code of their own.
     let cache_key = match store.web_secret("plugin-cache").await {
@@ -52,9 +159,8 @@ pub async fn prepare_reloadable(
             None
         }
     };
-    let registry = Arc::new(
-        PluginRegistry::new(&config, metrics.clone(), cache_key).context("plugin engine")?,
-    );
+    let registry =
+        Arc::new(PluginRegistry::new(config, metrics.clone(), cache_key).context("plugin engine")?);
     registry.scan().await;
     let plugins: Vec<String> = registry
         .statuses()
@@ -74,39 +180,7 @@ pub async fn prepare_reloadable(
     {
         metrics.plugin_known(crate::delivery::CALLBACK_SENDER);
     }
-    let (stop_background, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(crate::plugins::PluginWatcher::start(registry.clone()).run(stopped));
-    let state = Arc::new(AppState::new(
-        shared.clone(),
-        store.clone(),
-        metrics,
-        registry,
-    )?);
-    tokio::spawn(crate::heartbeat::watchdog(
-        store,
-        shared.clone(),
-        state.workers.clone(),
-        stop_background.subscribe(),
-    ));
-    let poller = crate::schedules::Poller::new(
-        state.store.clone(),
-        shared.clone(),
-        state.metrics.clone(),
-        state.workers.clone(),
-    )
-    .context("schedule poller")?;
-    tokio::spawn(poller.run(stop_background.subscribe()));
-    if let Some(source) = source {
-        let reloader = Reloader::start(source, shared, state.registry().clone());
-        tokio::spawn(reloader.run(stop_background.subscribe()));
-    }
-    let server = Server::bind(state, stop_background).await?;
-    tracing::info!(
-        addr = %server.local_addr()?,
-        version = env!("CARGO_PKG_VERSION"),
-        "emu-oncall listening"
-    );
-    Ok(server)
+    Ok(registry)
 }
 
 /// Waits for the database (bounded by `db.connect_timeout_secs`) and applies migrations.

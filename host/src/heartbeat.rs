@@ -84,18 +84,18 @@ pub async fn announce(
     workers.wake();
 }
 
-/// Checks every `heartbeat.check_interval` until `stopped` fires.
+/// Checks every `heartbeat.check_interval` until `stop` is cancelled.
 pub async fn watchdog(
     store: Store,
     config: SharedConfig,
     workers: Arc<Workers>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
+    stop: tokio_util::sync::CancellationToken,
 ) {
     loop {
         let interval = config.get().heartbeat.check_interval.0;
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
-            _ = stopped.changed() => return,
+            () = stop.cancelled() => return,
         }
         let current = config.get();
         match store

@@ -3,9 +3,12 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod crypto;
 pub mod delivery;
 pub mod folder_watch;
 pub mod heartbeat;
+pub mod http;
+pub mod http_client;
 pub mod ids;
 pub mod incidents;
 pub mod logging;

@@ -2,7 +2,6 @@ mod cli;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 
 use cli::{Cli, Command};
@@ -11,8 +10,18 @@ use emu_oncall::{app, logging};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("emu-oncall: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
         Err(err) => {
             eprintln!("emu-oncall: {err:#}");
             ExitCode::FAILURE
@@ -20,8 +29,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    emu_oncall::schedules::fetch::install_crypto_provider();
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    emu_oncall::http_client::install_crypto_provider();
     let source = config::ConfigSource {
         file: cli.config.clone(),
         env: std::env::vars()
@@ -29,88 +38,83 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .collect(),
         overrides: cli.overrides(),
     };
-    let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Check = command {
-        // The report covers a broken configuration too, so it loads it itself.
-        logging::init_cli("off");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        if runtime.block_on(cli::check::run(&source))? {
-            return Ok(());
+    let load = || source.load().map_err(anyhow::Error::from);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(load()?, source.clone()).await,
+        Command::Check { config_only: false } => {
+            // The report covers a broken configuration too, so it loads it itself.
+            logging::init_cli("off");
+            Ok(if cli::check::run(&source).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        std::process::exit(1);
+        Command::Check { config_only: true } | Command::CheckConfig => {
+            let config = load()?;
+            config.check_can_serve()?;
+            println!("configuration OK\n{}", config.redacted_summary());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            logging::init_cli("warn");
+            let store = app::connect_and_migrate(&load()?).await?;
+            let version = emu_oncall::store::migrations::current_version(&store).await?;
+            println!("database schema at version {version}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users(command) => {
+            logging::init_cli("warn");
+            let config = load()?;
+            let store = app::connect_and_migrate(&config).await?;
+            cli::users::run(&store, command, config.users.default_region).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins(command) => {
+            logging::init_cli("warn");
+            cli::plugins::list(&load()?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin {
+            command: cli::PluginCommand::Test(test),
+        } => {
+            // Plugins report through the log; show what they say.
+            logging::init_cli("info");
+            cli::plugins::test(&load()?, test).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schedules(command) => {
+            logging::init_cli("warn");
+            cli::schedules::run(&load()?, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Notifications(command) => {
+            logging::init_cli("warn");
+            let store = app::connect_and_migrate(&load()?).await?;
+            cli::notifications::run(&store, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    let config = source.load()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        match command {
-            Command::Serve => serve(config, source).await,
-            // Ran above, before the configuration was loaded.
-            Command::Check => Ok(()),
-            Command::CheckConfig => {
-                config.check_can_serve()?;
-                println!("configuration OK\n{}", config.redacted_summary());
-                Ok(())
-            }
-            Command::Migrate => {
-                logging::init_cli("warn");
-                let store = app::connect_and_migrate(&config).await?;
-                let version = emu_oncall::store::migrations::current_version(&store).await?;
-                println!("database schema at version {version}");
-                Ok(())
-            }
-            Command::Users(command) => {
-                logging::init_cli("warn");
-                let store = app::connect_and_migrate(&config).await?;
-                cli::users::run(&store, command, config.users.default_region).await
-            }
-            Command::Plugins(command) => {
-                logging::init_cli("warn");
-                cli::plugins::list(&config, command).await
-            }
-            Command::Plugin {
-                command: cli::PluginCommand::Test(test),
-            } => {
-                // Plugins report through the log; show what they say.
-                logging::init_cli("info");
-                cli::plugins::test(&config, test).await
-            }
-            Command::Schedules(command) => {
-                logging::init_cli("warn");
-                cli::schedules::run(&config, command).await
-            }
-            Command::Notifications(command) => {
-                logging::init_cli("warn");
-                let store = app::connect_and_migrate(&config).await?;
-                cli::notifications::run(&store, command).await
-            }
-        }
-    })
 }
 
-async fn serve(config: Config, source: config::ConfigSource) -> anyhow::Result<()> {
+async fn serve(config: Config, source: config::ConfigSource) -> anyhow::Result<ExitCode> {
     logging::init_server(&config)?;
-    let server = match app::prepare_reloadable(config, Some(source)).await {
-        Ok(server) => server,
+    let app = match app::prepare_reloadable(config, Some(source)).await {
+        Ok(app) => app,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "cannot start");
             return Err(err);
         }
     };
-    server
-        .run(async {
+    app.run(async {
+        app::shutdown_signal().await;
+        // A second signal means "now": leases cover whatever is cut short.
+        tokio::spawn(async {
             app::shutdown_signal().await;
-            // A second signal means "now": leases cover whatever is cut short.
-            tokio::spawn(async {
-                app::shutdown_signal().await;
-                tracing::warn!("second stop signal: exiting at once");
-                std::process::exit(130);
-            });
-        })
-        .await
+            tracing::warn!("second stop signal: exiting at once");
+            std::process::exit(130);
+        });
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }

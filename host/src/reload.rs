@@ -168,8 +168,9 @@ impl Reloader {
         }
     }
 
-    /// Reloads on SIGHUP and when the config file's content changes, until `stopped`.
-    pub async fn run(mut self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    /// Reloads on SIGHUP and when the config file's content changes, until `stop` is
+    /// cancelled.
+    pub async fn run(mut self, stop: tokio_util::sync::CancellationToken) {
         let mut last_content = self.file_content();
         loop {
             let hangup = async {
@@ -192,7 +193,7 @@ impl Reloader {
                         self.reload_and_log("file changed").await;
                     }
                 }
-                _ = stopped.changed() => return,
+                () = stop.cancelled() => return,
             }
         }
     }

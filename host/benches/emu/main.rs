@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
             ),
         }
     }
-    emu_oncall::schedules::fetch::install_crypto_provider();
+    emu_oncall::http_client::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

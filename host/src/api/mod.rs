@@ -4,7 +4,6 @@ mod admin;
 pub(crate) mod auth;
 mod cloud;
 mod health;
-pub(crate) mod request;
 pub(crate) mod response;
 mod router;
 mod server;

@@ -75,6 +75,16 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<crate::http::RequestError> for ApiError {
+    fn from(err: crate::http::RequestError) -> Self {
+        match err {
+            crate::http::RequestError::TooLarge { limit } => ApiError::TooLarge { limit },
+            crate::http::RequestError::SlowBody => ApiError::SlowBody,
+            crate::http::RequestError::Malformed(detail) => ApiError::BadRequest(detail),
+        }
+    }
+}
+
 impl From<crate::model::InvalidValue> for ApiError {
     fn from(err: crate::model::InvalidValue) -> Self {
         ApiError::BadRequest(err.0)

@@ -1,7 +1,6 @@
 //! The listener and connection loop, with a graceful stop.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use super::response::{ApiError, HttpResponse};
 use super::router;
@@ -29,24 +29,15 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
-    /// Tells background tasks (the plugin watcher) to stop with the server.
-    stop_background: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
-    pub async fn bind(
-        state: Arc<AppState>,
-        stop_background: tokio::sync::watch::Sender<bool>,
-    ) -> anyhow::Result<Server> {
+    pub async fn bind(state: Arc<AppState>) -> anyhow::Result<Server> {
         let addr = state.config().app.port.0;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("app.port: cannot listen on {addr}"))?;
-        Ok(Server {
-            listener,
-            state,
-            stop_background,
-        })
+        Ok(Server { listener, state })
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -57,18 +48,14 @@ impl Server {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes, then lets open requests finish.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Server {
-            listener,
-            state,
-            stop_background,
-        } = self;
+    /// Serves until `stop` is cancelled, then lets open requests finish (bounded).
+    pub async fn run(self, stop: CancellationToken) {
+        let Server { listener, state } = self;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // HTTP/1: a client gets HEADER_TIMEOUT for each request's headers, which also
         // ends a kept-alive connection that sits idle that long. HTTP/2: pings find dead
         // peers, and a connection's streams are bounded. Bodies have their own deadline
-        // (`request::BODY_READ_TIMEOUT`).
+        // (`app.body_timeout`, in `http::read_body`).
         builder
             .http1()
             .timer(TokioTimer::new())
@@ -81,7 +68,6 @@ impl Server {
             .max_concurrent_streams(100)
             .max_header_list_size(64 * 1024);
         let graceful = GracefulShutdown::new();
-        tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
@@ -108,11 +94,10 @@ impl Server {
                         }
                     });
                 }
-                () = &mut shutdown => break,
+                () = stop.cancelled() => break,
             }
         }
         drop(listener);
-        let _ = stop_background.send(true);
         tracing::info!("stopping: no new connections, finishing open requests");
         if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await
@@ -120,9 +105,6 @@ impl Server {
         {
             tracing::warn!("open requests did not finish within {DRAIN_TIMEOUT:?}");
         }
-        // No request can start a round any more: finish or hand back what is in hand.
-        state.workers.shutdown().await;
-        Ok(())
     }
 }
 

@@ -5,12 +5,13 @@ use hyper::HeaderMap;
 use uuid::Uuid;
 
 use crate::config::{Config, SharedConfig};
-use crate::delivery::{Deliverer, RoundResult, Workers};
+use crate::delivery::{RoundResult, Workers};
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
 use crate::store::{Store, StoreError};
 
-/// What every request handler shares.
+/// What every request handler shares. Built by `app`, which also starts every
+/// background loop; this spawns nothing.
 pub struct AppState {
     config: SharedConfig,
     pub store: Store,
@@ -25,17 +26,15 @@ impl AppState {
         config: SharedConfig,
         store: Store,
         metrics: Arc<Metrics>,
-        registry: Arc<PluginRegistry>,
-    ) -> anyhow::Result<Self> {
-        let deliverer = Deliverer::new(store.clone(), registry, metrics.clone(), config.clone())?;
-        let workers = Workers::start(deliverer, config.clone());
-        Ok(AppState {
+        workers: Arc<Workers>,
+    ) -> Self {
+        AppState {
             config,
             store,
             metrics,
             workers,
             web_secret: tokio::sync::OnceCell::new(),
-        })
+        }
     }
 
     /// The configuration now (it may be reloaded while the server runs).
@@ -59,38 +58,11 @@ impl AppState {
             .map(Vec::as_slice)
     }
 
-    /// Starts the first delivery round and waits for it up to
-    /// `delivery.answer_within`; `None` when it is still running (it goes on).
-    /// The round takes a place among `delivery.workers` like any other; when none frees
-    /// up in time the polling loop is woken to deliver it.
+    /// The first delivery round, waited for up to `delivery.answer_within`: the
+    /// engine's request then answers with its result when it came in time.
     pub async fn deliver_within_answer_time(&self, id: Uuid) -> Option<RoundResult> {
         let wait = self.config().delivery.answer_within.0;
-        let answer_by = tokio::time::Instant::now() + wait;
-        let Some(slot) = self.workers.round_slot(wait).await else {
-            tracing::info!(notification = %id, "every delivery worker is busy; the notification waits for the next free one");
-            self.workers.wake();
-            return None;
-        };
-        let deliverer = self.workers.deliverer().clone();
-        let round = self.workers.spawn(async move {
-            let _slot = slot;
-            deliverer.deliver_now(id).await
-        });
-        match tokio::time::timeout_at(answer_by, round).await {
-            Ok(Ok(Ok(result))) => Some(result),
-            Ok(Ok(Err(err))) => {
-                tracing::warn!(notification = %id, error = %err, "delivery round could not finish; the notification stays stored");
-                None
-            }
-            Ok(Err(err)) => {
-                tracing::error!(notification = %id, error = %err, "delivery task failed");
-                None
-            }
-            Err(_) => {
-                tracing::info!(notification = %id, "delivery still running at answer time; answering the engine now");
-                None
-            }
-        }
+        self.workers.deliver_within(id, wait).await
     }
 
     /// The base of the links people open in a browser (`/api/v1/info/`'s `url`):

@@ -212,7 +212,7 @@ async fn check_schedules(config: &Config, report: &mut Report) {
     if schedules.is_empty() {
         return;
     }
-    let client = match fetch::client(config.schedules.fetch_timeout.0.min(WAIT)) {
+    let client = match emu_oncall::http_client::client(config.schedules.fetch_timeout.0.min(WAIT)) {
         Ok(client) => client,
         Err(err) => return report.fail("schedules", err),
     };
@@ -232,7 +232,7 @@ async fn check_schedules(config: &Config, report: &mut Report) {
                 &what,
                 format!(
                     "{}: who is on call cannot be told: {}",
-                    fetch::redacted(&url),
+                    emu_oncall::http_client::redacted(&url),
                     calendar.zone_error().unwrap_or_default()
                 ),
             ),
@@ -245,7 +245,7 @@ async fn check_schedules(config: &Config, report: &mut Report) {
                 let on_call = schedules::on_call_at(&shifts, now);
                 let mut detail = format!(
                     "{}: on call now: {}",
-                    fetch::redacted(&url),
+                    emu_oncall::http_client::redacted(&url),
                     if on_call.is_empty() {
                         "nobody".to_owned()
                     } else {
@@ -258,7 +258,10 @@ async fn check_schedules(config: &Config, report: &mut Report) {
                 }
                 report.ok(&what, detail);
             }
-            Err(err) => report.fail(&what, format!("{}: {err}", fetch::redacted(&url))),
+            Err(err) => report.fail(
+                &what,
+                format!("{}: {err}", emu_oncall::http_client::redacted(&url)),
+            ),
         }
     }
 }

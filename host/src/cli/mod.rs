@@ -55,11 +55,17 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Check the configuration and print it with secrets hidden.
-    CheckConfig,
     /// Check everything a deploy needs: configuration, database, plugins, routes,
     /// schedule exports, the OnCall API; exits 1 when anything fails.
-    Check,
+    Check {
+        /// Check only the configuration (nothing is contacted) and print it with
+        /// secrets hidden.
+        #[arg(long)]
+        config_only: bool,
+    },
+    /// The same as `check --config-only` (its name before 0.2).
+    #[command(hide = true)]
+    CheckConfig,
     /// Manage the users the engine syncs.
     #[command(subcommand)]
     Users(users::UsersCommand),

@@ -37,7 +37,7 @@ pub async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
             "schedule": key,
             "name": schedule.name,
             "transport": format!("{:?}", schedule.transport).to_lowercase(),
-            "url": fetch::redacted(&emu_oncall::schedules::export_url(config, schedule)),
+            "url": emu_oncall::http_client::redacted(&emu_oncall::schedules::export_url(config, schedule)),
             "last_polled_at": state.and_then(|s| s.last_polled_at),
             "on_call": state.and_then(|s| s.on_call.clone()),
             "last_error": state.and_then(|s| s.last_error.clone()),
@@ -93,10 +93,14 @@ pub async fn run(config: &Config, command: SchedulesCommand) -> anyhow::Result<(
             })
             .collect::<anyhow::Result<_>>()?
     };
-    let client = fetch::client(Duration::from_secs(30))?;
+    let client = emu_oncall::http_client::client(Duration::from_secs(30))?;
     let text = fetch::read(&ical, &client, config.limits.max_response_bytes).await?;
-    let calendar = parse(&text)
-        .with_context(|| format!("{} is not a usable iCal export", fetch::redacted(&ical)))?;
+    let calendar = parse(&text).with_context(|| {
+        format!(
+            "{} is not a usable iCal export",
+            emu_oncall::http_client::redacted(&ical)
+        )
+    })?;
     if let Some(error) = calendar.zone_error() {
         bail!("who is on call cannot be told: {error}");
     }

@@ -77,7 +77,7 @@ impl Deliverer {
         config: SharedConfig,
     ) -> anyhow::Result<Self> {
         let current = config.get();
-        let http = crate::schedules::fetch::client(current.schedules.callback_timeout.0)?;
+        let http = crate::http_client::client(current.schedules.callback_timeout.0)?;
         let details = IncidentDetails::from_config(
             &current.grafana.oncall,
             current.limits.max_response_bytes,

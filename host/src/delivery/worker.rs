@@ -3,9 +3,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use uuid::Uuid;
 
 use super::{Deliverer, RoundResult};
 use crate::config::{Config, SharedConfig};
@@ -17,9 +20,10 @@ pub struct Workers {
     /// `delivery.workers`: rounds this replica runs at once, from the polling loop and
     /// the engine's requests alike.
     rounds: Arc<Semaphore>,
-    tracker: TaskTracker,
+    /// The server's one tracker: rounds run on it, so the shutdown that waits for the
+    /// background loops waits for them too.
+    tasks: TaskTracker,
     wake: Arc<Notify>,
-    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Workers {
@@ -27,22 +31,23 @@ impl Workers {
         self.config.get()
     }
 
-    /// Starts the polling loop.
-    pub fn start(deliverer: Deliverer, config: SharedConfig) -> Arc<Workers> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+    /// The workers; nothing runs until [`Workers::poll`] is started.
+    pub fn new(deliverer: Deliverer, config: SharedConfig, tasks: TaskTracker) -> Arc<Workers> {
         let rounds = Arc::new(Semaphore::new(config.get().delivery.workers as usize));
-        let workers = Arc::new(Workers {
+        Arc::new(Workers {
             deliverer,
             config,
             rounds,
-            tracker: TaskTracker::new(),
+            tasks,
             wake: Arc::new(Notify::new()),
-            stop,
-        });
-        // Tracked like the rounds, so shutdown also waits for a claim in progress:
-        // a claim that landed after the hand-back would stay leased.
-        workers.tracker.spawn(poll(workers.clone(), stopped));
-        workers
+        })
+    }
+
+    /// The polling loop: claims due work until `stop` is cancelled. Run it on the
+    /// server's tracker, so shutdown also waits for a claim in progress: a claim that
+    /// landed after the hand-back would stay leased.
+    pub async fn poll(self: Arc<Self>, stop: CancellationToken) {
+        poll(self, stop).await
     }
 
     /// Looks for due work now rather than at the next poll.
@@ -66,25 +71,58 @@ impl Workers {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.tracker.spawn(round)
+        self.tasks.spawn(round)
+    }
+
+    /// Starts the first delivery round of `id` and waits for it up to `wait`; `None`
+    /// when it is still running (it goes on). The round takes a place among
+    /// `delivery.workers` like any other; when none frees up in time the polling loop is
+    /// woken to deliver it.
+    pub async fn deliver_within(&self, id: Uuid, wait: Duration) -> Option<RoundResult> {
+        let answer_by = tokio::time::Instant::now() + wait;
+        let Some(slot) = self.round_slot(wait).await else {
+            tracing::info!(notification = %id, "every delivery worker is busy; the notification waits for the next free one");
+            self.wake();
+            return None;
+        };
+        let deliverer = self.deliverer.clone();
+        let round = self.spawn(async move {
+            let _slot = slot;
+            deliverer.deliver_now(id).await
+        });
+        match tokio::time::timeout_at(answer_by, round).await {
+            Ok(Ok(Ok(result))) => Some(result),
+            Ok(Ok(Err(err))) => {
+                tracing::warn!(notification = %id, error = %err, "delivery round could not finish; the notification stays stored");
+                None
+            }
+            Ok(Err(err)) => {
+                tracing::error!(notification = %id, error = %err, "delivery task failed");
+                None
+            }
+            Err(_) => {
+                tracing::info!(notification = %id, "delivery still running at answer time; answering the engine now");
+                None
+            }
+        }
     }
 
     pub fn deliverer(&self) -> &Deliverer {
         &self.deliverer
     }
 
-    /// Stops claiming, lets rounds in hand finish within `delivery.shutdown_grace`, then
-    /// hands back whatever is still held so another replica takes it at once.
-    pub async fn shutdown(&self) {
-        let _ = self.stop.send(true);
-        self.tracker.close();
+    /// Once the server's token is cancelled: lets the rounds in hand (and every other
+    /// task on the tracker) finish within `delivery.shutdown_grace`, then hands back
+    /// whatever is still held so another replica takes it at once.
+    pub async fn finish(&self) {
+        self.tasks.close();
         let grace = self.config().delivery.shutdown_grace.0;
-        if tokio::time::timeout(grace, self.tracker.wait())
+        if tokio::time::timeout(grace, self.tasks.wait())
             .await
             .is_err()
         {
             tracing::warn!(
-                in_flight = self.tracker.len(),
+                in_flight = self.tasks.len(),
                 "delivery rounds still running after the grace period; handing them back"
             );
         }
@@ -103,7 +141,7 @@ impl Workers {
     }
 }
 
-async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+async fn poll(workers: Arc<Workers>, stop: CancellationToken) {
     let config = workers.config();
     let delivery = &config.delivery;
     let slots = workers.rounds.clone();
@@ -112,17 +150,14 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
         tokio::select! {
             () = tokio::time::sleep(delivery.poll_interval.0) => {}
             () = workers.wake.notified() => {}
-            _ = stopped.changed() => return,
-        }
-        if *stopped.borrow() {
-            return;
+            () = stop.cancelled() => return,
         }
         // Once a tick, not per batch: claims skip spent rounds themselves, this only
         // ends them.
         bury_exhausted(&workers.deliverer).await;
         // Claim as long as there is due work and a free worker, and no stop was asked.
         loop {
-            if *stopped.borrow() {
+            if stop.is_cancelled() {
                 return;
             }
             // Places first, claims after: a claim must never wait for a place (the
@@ -156,7 +191,7 @@ async fn poll(workers: Arc<Workers>, mut stopped: tokio::sync::watch::Receiver<b
                     // One place each; the places left over go back as `permits` drops.
                     for (claim, permit) in claims.into_iter().zip(permits.drain(..)) {
                         let deliverer = deliverer.clone();
-                        workers.tracker.spawn(async move {
+                        workers.tasks.spawn(async move {
                             let _permit = permit;
                             log_round(claim.id, deliverer.round(claim).await);
                         });

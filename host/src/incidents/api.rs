@@ -84,7 +84,7 @@ impl OnCallApi {
         timeout: Duration,
         max_bytes: usize,
     ) -> Result<Self, ApiError> {
-        let http = crate::schedules::fetch::client(timeout).map_err(|err| ApiError::Http {
+        let http = crate::http_client::client(timeout).map_err(|err| ApiError::Http {
             path: ALERT_GROUPS,
             reason: err.to_string(),
         })?;
@@ -121,7 +121,7 @@ impl OnCallApi {
                 status: status.as_u16(),
             });
         }
-        use crate::schedules::fetch::{body_within, BodyError};
+        use crate::http_client::{body_within, BodyError};
         let body = body_within(response, self.max_bytes)
             .await
             .map_err(|err| ApiError::Body {

@@ -4,19 +4,12 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::crypto::random_bytes;
+
 /// What is stored for a code: a random salt and the hash of salt, user and code.
 pub struct HashedCode {
     pub salt: Vec<u8>,
     pub hash: Vec<u8>,
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    // Without the OS random source no code would be unguessable; there is no fallback.
-    if let Err(err) = getrandom::fill(&mut bytes) {
-        panic!("the operating system's random source failed: {err}");
-    }
-    bytes
 }
 
 /// Six digits, uniform over 000000..=999999 (rejection sampling avoids modulo bias).

@@ -8,11 +8,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::crypto::{hmac_sha256, HmacSha256};
 
 /// What starts every artifact file: a version tag, then the 32-byte HMAC.
 const MAGIC: &[u8] = b"emu-oncall-cwasm-1\n";
@@ -76,9 +74,7 @@ impl ArtifactCache {
     }
 
     fn mac(&self, wasm_hash: &str, engine: &str, artifact: &[u8]) -> HmacSha256 {
-        // A key of any length is valid for HMAC; the error is unreachable but typed.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+        let mut mac = hmac_sha256(&self.key);
         for part in [wasm_hash.as_bytes(), engine.as_bytes()] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);

@@ -4,7 +4,6 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
@@ -12,8 +11,7 @@ use super::cache::ArtifactCache;
 use super::PluginError;
 
 pub(super) fn content_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    crate::crypto::sha256_hex(bytes)
 }
 
 /// Identifies the engine build and settings a compiled artifact is valid for.

@@ -43,8 +43,8 @@ impl PluginWatcher {
         }
     }
 
-    /// Rescans on every change, and every 30 s anyway, until `shutdown` fires.
-    pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// Rescans on every change, and every 30 s anyway, until `stop` is cancelled.
+    pub async fn run(mut self, stop: tokio_util::sync::CancellationToken) {
         let mut ticker = tokio::time::interval(SAFETY_RESCAN);
         ticker.tick().await;
         let mut retries = tokio::time::interval(RETRY_CHECK);
@@ -61,7 +61,7 @@ impl PluginWatcher {
                         self.registry.scan().await;
                     }
                 }
-                _ = shutdown.changed() => break,
+                () = stop.cancelled() => break,
             }
         }
     }

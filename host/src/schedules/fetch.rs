@@ -1,7 +1,8 @@
-//! Getting an export: a local file, or an http(s) URL with a timeout. Export URLs carry
-//! their token in the query, so only the host is ever logged.
+//! Getting an export: a local file, or an http(s) URL through the shared client
+//! (`http_client`). Export URLs carry their token in the query, so only the host is
+//! ever logged.
 
-use std::time::Duration;
+use crate::http_client::{body_within, redacted, without_url, BodyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -13,34 +14,6 @@ pub enum FetchError {
     Status { host: String, status: u16 },
     #[error("{host}: the answer is larger than {limit} bytes (limits.max_response_bytes)")]
     TooLarge { host: String, limit: usize },
-}
-
-/// An answer's body, read no further than `limit` bytes.
-pub async fn body_within(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, BodyError> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit as u64)
-    {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// Why [`body_within`] gave no body.
-#[derive(Debug)]
-pub enum BodyError {
-    TooLarge,
-    Read(reqwest::Error),
 }
 
 /// A capped body as text (exports are UTF-8; a stray byte does not lose the rest).
@@ -60,35 +33,6 @@ async fn text_within(
             reason: without_url(err),
         }),
     }
-}
-
-/// The URL without its query, for logs (the query holds the export token).
-pub fn redacted(url: &str) -> String {
-    let cut = url.find('?').unwrap_or(url.len());
-    let shown = &url[..cut];
-    if cut < url.len() {
-        format!("{shown}?…")
-    } else {
-        shown.to_owned()
-    }
-}
-
-/// Rustls needs one crypto provider for the process; wasmtime-wasi-http also brings
-/// rustls, so the choice is made explicitly.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-pub fn client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
-    install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("emu-oncall/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|err| FetchError::Http {
-            host: String::new(),
-            reason: err.to_string(),
-        })
 }
 
 /// Reads `source`: a path, or an http(s) URL fetched with `client`; at most `limit`
@@ -181,29 +125,4 @@ pub async fn conditional_get(
         etag,
         last_modified,
     })
-}
-
-/// reqwest's errors print the URL, token included.
-fn without_url(err: reqwest::Error) -> String {
-    let timeout = err.is_timeout();
-    let text = err.without_url().to_string();
-    if timeout {
-        format!("timed out ({text})")
-    } else {
-        text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_token_never_shows() {
-        assert_eq!(
-            redacted("https://oncall.example.com/api/v1/schedules/S1/export?token=secret"),
-            "https://oncall.example.com/api/v1/schedules/S1/export?…"
-        );
-        assert_eq!(redacted("/tmp/a.ics"), "/tmp/a.ics");
-    }
 }

@@ -102,7 +102,7 @@ impl Poller {
         metrics: Arc<Metrics>,
         workers: Arc<Workers>,
     ) -> anyhow::Result<Self> {
-        let client = fetch::client(config.get().schedules.fetch_timeout.0)?;
+        let client = crate::http_client::client(config.get().schedules.fetch_timeout.0)?;
         let owner = format!("{}-{}", std::process::id(), crate::ids::short_random());
         Ok(Poller {
             store,
@@ -114,9 +114,9 @@ impl Poller {
         })
     }
 
-    /// Polls until `stopped` fires. The schedule list is read from the configuration
+    /// Polls until `stop` is cancelled. The schedule list is read from the configuration
     /// on every round, so a reload adds or drops schedules.
-    pub async fn run(self, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self, stop: tokio_util::sync::CancellationToken) {
         let mut registered: Vec<String> = Vec::new();
         loop {
             let config = self.config();
@@ -145,7 +145,7 @@ impl Poller {
             }
             tokio::select! {
                 () = tokio::time::sleep(tick) => {}
-                _ = stopped.changed() => return,
+                () = stop.cancelled() => return,
             }
         }
     }

@@ -78,7 +78,7 @@ impl ShiftChange<'_> {
             .chain_update([0])
             .chain_update(self.shift_start.to_rfc3339().as_bytes())
             .finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(&digest[..16]);
         format!(
             "{}-{}-{}-{}-{}",
             &hex[..8],

@@ -1,6 +1,7 @@
-//! Reading and setting the pages' cookies. Every cookie is HttpOnly and SameSite=Strict,
-//! and Secure whenever the page was reached over HTTPS.
+//! Reading and setting the pages' cookies, with the `cookie` crate. Every cookie is
+//! HttpOnly and SameSite=Strict, and Secure whenever the page was reached over HTTPS.
 
+use cookie::{Cookie, SameSite};
 use hyper::header::{HeaderValue, COOKIE};
 use hyper::HeaderMap;
 
@@ -10,19 +11,23 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim().to_owned())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().trim().to_owned())
 }
 
 /// A `Set-Cookie` value; `max_age` 0 deletes the cookie.
 pub fn set(name: &str, value: &str, max_age_secs: u64, secure: bool) -> Option<HeaderValue> {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .ok()
+    let max_age = cookie::time::Duration::seconds(i64::try_from(max_age_secs).ok()?);
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .max_age(max_age)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 #[cfg(test)]
@@ -35,10 +40,20 @@ mod tests {
         headers.insert(COOKIE, "a=1; emu_csrf=abc ; b=2".parse().unwrap());
         assert_eq!(get(&headers, "emu_csrf").as_deref(), Some("abc"));
         assert_eq!(get(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn every_cookie_is_http_only_strict_and_secure_over_https() {
         let cookie = set("s", "v", 60, true).unwrap();
-        assert_eq!(
-            cookie.to_str().unwrap(),
-            "s=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure"
-        );
+        let text = cookie.to_str().unwrap();
+        let parsed = Cookie::parse(text).unwrap();
+        assert_eq!((parsed.name(), parsed.value()), ("s", "v"));
+        assert_eq!(parsed.path(), Some("/"));
+        assert_eq!(parsed.max_age(), Some(cookie::time::Duration::seconds(60)));
+        assert_eq!(parsed.http_only(), Some(true));
+        assert_eq!(parsed.same_site(), Some(SameSite::Strict));
+        assert_eq!(parsed.secure(), Some(true));
+        let plain = set("s", "v", 0, false).unwrap();
+        assert!(!plain.to_str().unwrap().contains("Secure"));
     }
 }

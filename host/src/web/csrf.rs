@@ -25,7 +25,7 @@ impl Csrf {
                 fresh: false,
             },
             None => Csrf {
-                value: signing::random_hex::<16>(),
+                value: crate::crypto::random_hex::<16>(),
                 fresh: true,
             },
         }

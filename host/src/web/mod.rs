@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use hyper::body::Incoming;
 use hyper::{HeaderMap, Method, Request, StatusCode};
 
-use crate::api::request::{first, form_fields, query_params, read_body};
 use crate::api::response::HttpResponse;
 use crate::api::state::AppState;
+use crate::http::{first, form_fields, query_params, read_body};
 use csrf::Csrf;
 use layout::Page;
 
@@ -140,7 +140,7 @@ impl Posted<'_> {
 async fn posted(state: &AppState, request: Request<Incoming>) -> Result<Posted<'_>, Page> {
     let headers = request.headers().clone();
     let secure = is_https(state, &headers);
-    let unreadable = |err: crate::api::response::ApiError| {
+    let unreadable = |err: crate::http::RequestError| {
         layout::message_page(
             StatusCode::BAD_REQUEST,
             "Could not read the form",

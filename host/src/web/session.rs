@@ -4,7 +4,6 @@
 
 use hyper::header::HeaderValue;
 use hyper::HeaderMap;
-use sha2::{Digest, Sha256};
 
 use super::{cookies, signing};
 
@@ -12,7 +11,7 @@ const COOKIE: &str = "emu_session";
 pub const LIFETIME_SECS: u64 = 12 * 60 * 60;
 
 fn token_digest(admin_token: &str) -> String {
-    signing::to_hex(&Sha256::digest(admin_token.as_bytes()))
+    crate::crypto::sha256_hex(admin_token.as_bytes())
 }
 
 /// A new session cookie for `admin_token`.

@@ -35,14 +35,13 @@ const UNLOCK_COOKIE: &str = "emu_unlock";
 const UNLOCK_SECS: u64 = 10 * 60;
 
 fn number_digest(user: &User) -> String {
-    use sha2::Digest;
-    signing::to_hex(&sha2::Sha256::digest(
+    crate::crypto::sha256_hex(
         user.phone_number
             .as_ref()
             .map(PhoneNumber::e164)
             .unwrap_or_default()
             .as_bytes(),
-    ))
+    )
 }
 
 fn unlock_cookie(secret: &[u8], user: &User, secure: bool) -> Option<hyper::header::HeaderValue> {

@@ -619,8 +619,8 @@ async fn oversized_answers_from_oncall_are_refused() {
         "X-FILLER:0123456789012345678901234567890123456789\r\n".repeat(2_000)
     );
     feed.respond_with(&huge);
-    emu_oncall::schedules::fetch::install_crypto_provider();
-    let http = emu_oncall::schedules::fetch::client(Duration::from_secs(5)).unwrap();
+    emu_oncall::http_client::install_crypto_provider();
+    let http = emu_oncall::http_client::client(Duration::from_secs(5)).unwrap();
     let url = format!("{}/export.ics?token=SECRET", feed.url);
     let refused = emu_oncall::schedules::fetch::read(&url, &http, 64 * 1024)
         .await

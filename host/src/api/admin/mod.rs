@@ -55,7 +55,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
     request: Request<Incoming>,
 ) -> Result<T, ApiError> {
-    let (_, body) = super::request::read_body(request, &state.config().app).await?;
+    let (_, body) = crate::http::read_body(request, &state.config().app).await?;
     let mut deserializer = serde_json::Deserializer::from_slice(&body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

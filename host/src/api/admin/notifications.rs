@@ -2,9 +2,9 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use uuid::Uuid;
 
-use crate::api::request::{first, query_params};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
+use crate::http::{first, query_params};
 use crate::model::Status;
 use crate::store::notifications::NotificationFilter;
 

@@ -5,9 +5,9 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 
 use crate::api::auth;
-use crate::api::request::{first, form_fields, query_params, read_body, required};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
+use crate::http::{first, form_fields, query_params, read_body, required};
 use crate::store::integrations::Integration;
 
 const MAX_NAME_LEN: usize = 1024;

@@ -3,11 +3,11 @@
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 
-use crate::api::request::{form_fields, read_body, required};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
 use crate::delivery::RoundResult;
+use crate::http::{form_fields, read_body, required};
 use crate::model::Channel;
 use crate::store::notifications::{EnginePage, EnginePageOutcome};
 

@@ -5,10 +5,10 @@ use hyper::{Request, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::api::auth;
-use crate::api::request::read_body;
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::delivery::PUSH_PAYLOAD_KEY;
+use crate::http::read_body;
 use crate::model::Channel;
 use crate::store::notifications::NewNotification;
 use crate::store::users::User;
@@ -60,7 +60,7 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
     auth::check_engine(request.headers(), &state.config().app)?;
     let (_, body) = read_body(request, &state.config().app).await?;
     let message: Value = serde_json::from_slice(&body)
-        .map(crate::api::request::json_without_nul)
+        .map(crate::http::json_without_nul)
         .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
     let Value::Object(message) = message else {
         return Err(ApiError::BadRequest(

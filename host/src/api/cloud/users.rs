@@ -5,11 +5,11 @@ use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde::Serialize;
 
-use crate::api::request::{all, first, query_params};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
 use crate::config::VerificationMode;
+use crate::http::{all, first, query_params};
 use crate::model::Role;
 use crate::store::users::User;
 

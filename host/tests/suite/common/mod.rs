@@ -163,7 +163,7 @@ pub async fn all_notifications(
 
 pub fn client() -> reqwest::Client {
     // reqwest is built without a default TLS provider (see schedules::fetch).
-    emu_oncall::schedules::fetch::install_crypto_provider();
+    emu_oncall::http_client::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
