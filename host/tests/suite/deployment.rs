@@ -13,20 +13,20 @@ fn yaml_documents(path: &str) -> Vec<Yaml> {
     YamlLoader::load_from_str(&repository_file(path)).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
-/// Runs `emu-oncall <args> check-config` with `env` (and nothing inherited that could
+/// Runs `emu-oncall <args> check --config-only` with `env` (and nothing inherited that could
 /// configure it), asserting that the binary accepts them.
 fn binary_accepts(what: &str, args: &[&str], env: &BTreeMap<String, String>) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_emu-oncall"));
     command
         .args(args)
-        .arg("check-config")
+        .args(["check", "--config-only"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env);
     let output = command.output().expect("run emu-oncall");
     assert!(
         output.status.success(),
-        "{what}: emu-oncall {args:?} check-config refused it:\n{}",
+        "{what}: emu-oncall {args:?} check --config-only refused it:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
@@ -218,10 +218,10 @@ fn the_dockerfile_builds_what_the_repository_has_and_runs_the_real_binary() {
     binary_accepts("Dockerfile ENV", &[], &env);
 }
 
-/// `check-config` refuses `env`, naming `key`.
+/// `check --config-only` refuses `env`, naming `key`.
 fn binary_refuses(what: &str, env: &BTreeMap<String, String>, key: &str) {
     let output = Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
-        .arg("check-config")
+        .args(["check", "--config-only"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(env)
