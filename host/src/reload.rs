@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::config::{Config, ConfigSource, SharedConfig};
+use crate::config::{changed_sections, ConfigSource, SharedConfig, StartupConfig};
 use crate::folder_watch::{watch_folder, FolderWatch};
 use crate::plugins::PluginRegistry;
 
@@ -25,68 +25,10 @@ pub struct Reloaded {
     pub needs_restart: Vec<&'static str>,
 }
 
-fn differs<T: std::fmt::Debug>(old: &T, new: &T) -> bool {
-    format!("{old:?}") != format!("{new:?}")
-}
-
-/// Puts the running value back into `new` for every key read only at start-up, and
-/// names those that differed.
-fn keep_start_up_keys(old: &Config, new: &mut Config) -> Vec<&'static str> {
-    let mut kept = Vec::new();
-    macro_rules! keep {
-        ($name:literal, $($field:ident).+) => {
-            if differs(&old.$($field).+, &new.$($field).+) {
-                kept.push($name);
-                new.$($field).+ = old.$($field).+.clone();
-            }
-        };
-    }
-    keep!("debug", debug);
-    keep!("app.port", app.port);
-    keep!("app.log_level", app.log_level);
-    keep!("app.log_path", app.log_path);
-    keep!("app.plugins_dir", app.plugins_dir);
-    keep!("app.plugin_cache_dir", app.plugin_cache_dir);
-    keep!("db", db);
-    keep!("sandbox", sandbox);
-    keep!("delivery.workers", delivery.workers);
-    keep!("schedules.fetch_timeout", schedules.fetch_timeout);
-    keep!("schedules.callback_timeout", schedules.callback_timeout);
-    keep!(
-        "grafana.oncall.incident_details",
-        grafana.oncall.incident_details
-    );
-    keep!("grafana.oncall.header_token", grafana.oncall.header_token);
-    keep!(
-        "grafana.oncall.details_timeout",
-        grafana.oncall.details_timeout
-    );
-    keep!("grafana.oncall.details_cache", grafana.oncall.details_cache);
-    kept
-}
-
-fn changed_sections(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    macro_rules! section {
-        ($name:literal, $field:ident) => {
-            if differs(&old.$field, &new.$field) {
-                changed.push($name);
-            }
-        };
-    }
-    section!("app", app);
-    section!("grafana", grafana);
-    section!("limits", limits);
-    section!("delivery", delivery);
-    section!("heartbeat", heartbeat);
-    section!("routes", routes);
-    section!("schedules", schedules);
-    section!("plugin", plugin);
-    changed
-}
-
 pub struct Reloader {
     source: ConfigSource,
+    /// What the server started with; a reload never changes these.
+    startup: StartupConfig,
     shared: SharedConfig,
     registry: Arc<PluginRegistry>,
     hangups: Option<tokio::signal::unix::Signal>,
@@ -114,8 +56,10 @@ impl Reloader {
             .file
             .as_deref()
             .and_then(|file| watch_file(file, file_events));
+        let startup = StartupConfig::of(&shared.get());
         Reloader {
             source,
+            startup,
             shared,
             registry,
             hangups,
@@ -127,14 +71,15 @@ impl Reloader {
     /// Reads the configuration again; on success it is live when this returns.
     pub async fn reload(&self) -> Result<Reloaded, String> {
         let mut new = self.source.load().map_err(|err| err.to_string())?;
-        new.check_can_serve().map_err(|err| err.to_string())?;
         let old = self.shared.get();
-        let needs_restart = keep_start_up_keys(&old, &mut new);
+        let needs_restart = self.startup.changed_in(&StartupConfig::of(&new));
+        self.startup.restore(&mut new);
         // The rules that span keys (a lease longer than the plugin timeout, say) must
         // hold for what will run: new live keys with the running start-up ones.
         let new = new
             .validated()
             .map_err(|err| format!("{err} (with the start-up keys the server runs with)"))?;
+        new.check_can_serve().map_err(|err| err.to_string())?;
         let applied = changed_sections(&old, &new);
         // Plugins first: by the time routes and tokens change, the plugin maps they
         // rely on are live.
@@ -222,24 +167,5 @@ fn watch_file(file: &Path, changed: tokio::sync::mpsc::Sender<()>) -> Option<Fol
             tracing::warn!(folder = %folder.display(), error = %err, "cannot watch the configuration file; reload with SIGHUP");
             None
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_up_keys_keep_their_running_values() {
-        let old = Config::default();
-        let mut new = Config::default();
-        new.db.dbname = "other".to_owned();
-        new.limits.sms_per_day = 3;
-        new.sandbox.memory_mb = 1;
-        let kept = keep_start_up_keys(&old, &mut new);
-        assert_eq!(kept, vec!["db", "sandbox"]);
-        assert_eq!(new.db.dbname, old.db.dbname);
-        assert_eq!(new.sandbox.memory_mb, old.sandbox.memory_mb);
-        assert_eq!(changed_sections(&old, &new), vec!["limits"]);
     }
 }

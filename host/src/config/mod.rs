@@ -6,6 +6,7 @@ mod layers;
 mod lenient;
 mod listen;
 mod shared;
+mod startup;
 pub mod tokens;
 mod validate;
 
@@ -17,8 +18,9 @@ pub use duration::ConfigDuration;
 pub use layers::{load, ConfigError, Overrides, ENV_PREFIX};
 pub use listen::ListenAddr;
 pub use shared::{ConfigSource, SharedConfig};
+pub use startup::{changed_sections, StartupConfig};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Verbose logs (`debug` level) regardless of `app.log_level`.
@@ -43,7 +45,7 @@ pub struct Config {
     pub plugin: BTreeMap<String, toml::Table>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppConfig {
     pub port: ListenAddr,
@@ -126,7 +128,7 @@ fn default_plugin_cache_dir() -> String {
     .unwrap_or_default()
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GrafanaConfig {
     pub url: String,
@@ -134,7 +136,7 @@ pub struct GrafanaConfig {
     pub oncall: OnCallConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OnCallConfig {
     pub url: String,
@@ -161,7 +163,7 @@ impl Default for OnCallConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {
     pub name: String,
@@ -181,7 +183,7 @@ pub enum ScheduleTransport {
     Callback,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DbConfig {
     /// A full connection string; when set, the separate fields below are ignored.
@@ -215,7 +217,7 @@ impl Default for DbConfig {
 }
 
 /// What one plugin call may use.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandboxConfig {
     /// Wall-clock limit for one call, HTTP waits included.
@@ -252,7 +254,7 @@ impl Default for SandboxConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
     /// How long the engine's request waits for the first delivery round; below the
@@ -294,7 +296,7 @@ impl Default for DeliveryConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulePolling {
     /// How often each schedule's export is fetched (by one replica).
@@ -316,7 +318,7 @@ impl Default for SchedulePolling {
 }
 
 /// The watchdog over engine heartbeats, as Grafana Cloud ran it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HeartbeatConfig {
     /// An engine silent for this long is down.
@@ -342,7 +344,7 @@ impl Default for HeartbeatConfig {
 }
 
 /// How a channel's notifications are delivered.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConfig {
     /// Plugin names, in order; empty: every loaded plugin that serves the channel.
@@ -366,7 +368,7 @@ pub enum RouteMode {
 }
 
 /// Per-user, per-channel daily limits, counted in PostgreSQL per UTC day.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     #[serde(deserialize_with = "lenient::from_str_or_native")]
@@ -440,7 +442,7 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UsersConfig {
     /// The region (`DE`, `US`, …) whose national numbers (`0151 1234 5678`) the admin
@@ -450,7 +452,7 @@ pub struct UsersConfig {
     pub default_region: Option<crate::model::Region>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VerificationConfig {
     pub mode: VerificationMode,

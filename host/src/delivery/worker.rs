@@ -142,11 +142,12 @@ impl Workers {
 }
 
 async fn poll(workers: Arc<Workers>, stop: CancellationToken) {
-    let config = workers.config();
-    let delivery = &config.delivery;
     let slots = workers.rounds.clone();
     let mut database_down = false;
     loop {
+        // Read each tick: a reload may change the interval and the lease.
+        let config = workers.config();
+        let delivery = &config.delivery;
         tokio::select! {
             () = tokio::time::sleep(delivery.poll_interval.0) => {}
             () = workers.wake.notified() => {}
