@@ -3,13 +3,17 @@
 
 use std::time::Duration;
 
-/// The wait after the `attempt`-th failed round: `initial × 2^(attempt-1)`, at most
-/// `max`, then scattered by ±20 %.
-pub fn delay(attempt: i32, initial: Duration, max: Duration) -> Duration {
+/// The wait after the `attempt`-th failed round, before [`scattered`]:
+/// `initial × 2^(attempt-1)`, at most `max`.
+pub fn base_delay(attempt: i32, initial: Duration, max: Duration) -> Duration {
     let exponent = u32::try_from(attempt.saturating_sub(1))
         .unwrap_or(0)
         .min(20);
-    let base = initial.saturating_mul(1u32 << exponent).min(max);
+    initial.saturating_mul(1u32 << exponent).min(max)
+}
+
+/// `base` times a random factor in [0.8, 1.2].
+pub fn scattered(base: Duration) -> Duration {
     base.mul_f64(jitter())
 }
 
@@ -32,7 +36,7 @@ mod tests {
         let initial = Duration::from_secs(5);
         let max = Duration::from_secs(300);
         for (attempt, base) in [(1, 5.0), (2, 10.0), (3, 20.0), (7, 300.0), (30, 300.0)] {
-            let got = delay(attempt, initial, max).as_secs_f64();
+            let got = scattered(base_delay(attempt, initial, max)).as_secs_f64();
             assert!(
                 (base * 0.8..=base * 1.2).contains(&got),
                 "attempt {attempt}: {got}"

@@ -6,6 +6,7 @@ mod backoff;
 mod callback;
 mod direct;
 mod message;
+mod retry;
 mod route;
 mod worker;
 
@@ -303,19 +304,24 @@ impl Deliverer {
         let attempt = claim.attempt;
         let config = self.config();
         let delivery = &config.delivery;
-        let used = attempt - notification.retry_base_attempts;
-        let give_up = if used >= i32::try_from(delivery.max_attempts).unwrap_or(i32::MAX) {
-            Some(format!("gave up after {used} attempts: {error}"))
-        } else {
-            self.past_max_age(notification)
-                .map(|age| format!("gave up after {age}: {error}"))
+        let policy = retry::RetryPolicy {
+            max_attempts: delivery.max_attempts,
+            max_age: delivery.max_age.0,
+            retry_initial: delivery.retry_initial.0,
+            retry_max: delivery.retry_max.0,
         };
-        if let Some(reason) = give_up {
-            self.settle(claim, Settlement::Dead { error: &reason })
-                .await?;
-            return Ok(RoundResult::Dead(reason));
-        }
-        let wait = backoff::delay(used, delivery.retry_initial.0, delivery.retry_max.0);
+        let used = attempt - notification.retry_base_attempts;
+        let age = (Utc::now() - notification.age_base)
+            .to_std()
+            .unwrap_or_default();
+        let wait = match retry::next_step(&policy, used, age, &error) {
+            retry::NextStep::GiveUp { reason } => {
+                self.settle(claim, Settlement::Dead { error: &reason })
+                    .await?;
+                return Ok(RoundResult::Dead(reason));
+            }
+            retry::NextStep::Retry { base_delay } => backoff::scattered(base_delay),
+        };
         let retry_at = Utc::now() + wait;
         self.settle(
             claim,

@@ -53,13 +53,15 @@ fn named(registry: &PluginRegistry, names: &[String], channel: Channel, mode: Ro
     }
 }
 
-/// A user's override, else the configured route, else every plugin serving the channel.
-pub fn plan(
+/// Which plugins a channel names for a user, by precedence: the user's own
+/// `route.<channel>` attribute (always failover, in its order), else the configured
+/// `routes.<channel>`, else none (`None`: every loaded plugin serving the channel).
+/// A blank override or a route with no plugins does not count.
+pub fn named_route(
     config: &Config,
-    registry: &PluginRegistry,
     channel: Channel,
     user: Option<&User>,
-) -> Plan {
+) -> Option<(Vec<String>, RouteMode)> {
     let user_route = user
         .and_then(|user| user.attributes.get(&override_attribute(channel)))
         .and_then(|value| value.as_str())
@@ -72,19 +74,106 @@ pub fn plan(
         })
         .filter(|names| !names.is_empty());
     if let Some(names) = user_route {
-        return named(registry, &names, channel, RouteMode::Failover);
+        return Some((names, RouteMode::Failover));
     }
-    if let Some(route) = config
+    config
         .routes
         .get(channel.as_str())
         .filter(|route| !route.plugins.is_empty())
-    {
-        return named(registry, &route.plugins, channel, route.mode);
+        .map(|route| (route.plugins.clone(), route.mode))
+}
+
+/// The plan for `channel` and `user`: the named route's loaded plugins, else every
+/// plugin serving the channel.
+pub fn plan(
+    config: &Config,
+    registry: &PluginRegistry,
+    channel: Channel,
+    user: Option<&User>,
+) -> Plan {
+    match named_route(config, channel, user) {
+        Some((names, mode)) => named(registry, &names, channel, mode),
+        None => Plan {
+            mode: RouteMode::Fanout,
+            plugins: registry.serving(channel),
+            missing: Vec::new(),
+            channel,
+        },
     }
-    Plan {
-        mode: RouteMode::Fanout,
-        plugins: registry.serving(channel),
-        missing: Vec::new(),
-        channel,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RouteConfig;
+
+    fn user_with(attributes: serde_json::Value) -> User {
+        User {
+            id: "U1".to_owned(),
+            email: "a@example.com".to_owned(),
+            username: "a".to_owned(),
+            name: String::new(),
+            phone_number: None,
+            phone_verified_at: None,
+            role: crate::model::Role::User,
+            active: true,
+            attributes: attributes.as_object().cloned().unwrap_or_default(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            link_id: String::new(),
+        }
+    }
+
+    fn config_routing_sms(plugins: &[&str], mode: RouteMode) -> Config {
+        let mut config = Config::default();
+        config.routes.insert(
+            "sms".to_owned(),
+            RouteConfig {
+                plugins: plugins.iter().map(|name| (*name).to_owned()).collect(),
+                mode,
+                ..RouteConfig::default()
+            },
+        );
+        config
+    }
+
+    #[test]
+    fn a_users_override_beats_the_configured_route_and_is_failover() {
+        let config = config_routing_sms(&["twilio", "vonage"], RouteMode::Fanout);
+        let user = user_with(serde_json::json!({"route.sms": " telegram , twilio "}));
+        assert_eq!(
+            named_route(&config, Channel::Sms, Some(&user)),
+            Some((
+                vec!["telegram".to_owned(), "twilio".to_owned()],
+                RouteMode::Failover
+            ))
+        );
+    }
+
+    #[test]
+    fn the_configured_route_applies_without_an_override_or_with_a_blank_one() {
+        let config = config_routing_sms(&["twilio", "vonage"], RouteMode::Fanout);
+        let expected = Some((
+            vec!["twilio".to_owned(), "vonage".to_owned()],
+            RouteMode::Fanout,
+        ));
+        assert_eq!(named_route(&config, Channel::Sms, None), expected);
+        let blank = user_with(serde_json::json!({"route.sms": " , "}));
+        assert_eq!(named_route(&config, Channel::Sms, Some(&blank)), expected);
+        let other_channel = user_with(serde_json::json!({"route.call": "stdout"}));
+        assert_eq!(
+            named_route(&config, Channel::Sms, Some(&other_channel)),
+            expected
+        );
+    }
+
+    #[test]
+    fn no_route_or_an_empty_one_means_every_serving_plugin() {
+        assert_eq!(named_route(&Config::default(), Channel::Sms, None), None);
+        let empty = config_routing_sms(&[], RouteMode::Failover);
+        assert_eq!(named_route(&empty, Channel::Sms, None), None);
+        // A route for another channel says nothing about this one.
+        let sms_only = config_routing_sms(&["twilio"], RouteMode::Failover);
+        assert_eq!(named_route(&sms_only, Channel::Call, None), None);
     }
 }

@@ -225,25 +225,23 @@ impl PluginRegistry {
     /// unloads removed ones. A file that fails to load never replaces a working one.
     pub async fn scan(&self) {
         let _one_at_a_time = self.scanning.lock().await;
-        let wanted = self.wanted();
-        for (name, settings) in &wanted {
-            match settings {
-                Ok(settings) if settings.enabled => self.refresh(settings.clone()).await,
-                Ok(settings) => {
-                    self.unload(name, "disabled in the configuration");
-                    self.set_status(name, settings, |status| status.enabled = false);
-                }
-                Err(reason) => self.record_failure(name, "", reason.clone()),
-            }
+        let live: Vec<String> = self.live.load().keys().cloned().collect();
+        self.apply(plan_scan(self.wanted(), &live)).await;
+    }
+
+    /// Carries out a scan's plan: loads and swaps, disables, refusals and removals.
+    async fn apply(&self, plan: ScanPlan) {
+        for settings in plan.refresh {
+            self.refresh(settings).await;
         }
-        let gone: Vec<String> = self
-            .live
-            .load()
-            .keys()
-            .filter(|name| !wanted.contains_key(*name))
-            .cloned()
-            .collect();
-        for name in gone {
+        for settings in plan.disable {
+            self.unload(&settings.name, "disabled in the configuration");
+            self.set_status(&settings.name, &settings, |status| status.enabled = false);
+        }
+        for (name, reason) in plan.refuse {
+            self.record_failure(&name, "", reason);
+        }
+        for name in plan.remove {
             self.unload(&name, "its file was removed");
             self.lock_status().remove(&name);
         }
@@ -423,4 +421,83 @@ async fn read_settled(path: &Path) -> Option<Vec<u8>> {
         last = now;
     }
     tokio::fs::read(path).await.ok()
+}
+
+/// What one scan of the plugin directory does, decided from what the directory and
+/// the configuration want and what is live, without touching either.
+#[derive(Debug, Default, PartialEq)]
+struct ScanPlan {
+    /// Enabled plugins: loaded, swapped or left as they are by `refresh`.
+    refresh: Vec<PluginSettings>,
+    /// Disabled in the configuration: unloaded if live.
+    disable: Vec<PluginSettings>,
+    /// Refused by their settings (a bad name, a bad table), with why.
+    refuse: Vec<(String, String)>,
+    /// Live, but neither in the directory nor in the configuration any more.
+    remove: Vec<String>,
+}
+
+fn plan_scan(
+    wanted: BTreeMap<String, Result<PluginSettings, String>>,
+    live: &[String],
+) -> ScanPlan {
+    let mut plan = ScanPlan {
+        remove: live
+            .iter()
+            .filter(|name| !wanted.contains_key(*name))
+            .cloned()
+            .collect(),
+        ..ScanPlan::default()
+    };
+    for (name, settings) in wanted {
+        match settings {
+            Ok(settings) if settings.enabled => plan.refresh.push(settings),
+            Ok(settings) => plan.disable.push(settings),
+            Err(reason) => plan.refuse.push((name, reason)),
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(name: &str, enabled: bool) -> PluginSettings {
+        PluginSettings {
+            name: name.to_owned(),
+            file: PathBuf::from(format!("/plugins/{name}.wasm")),
+            channels: None,
+            allowed_hosts: Vec::new(),
+            enabled,
+            config: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_scan_refreshes_enabled_disables_the_rest_and_removes_the_gone() {
+        let wanted = BTreeMap::from([
+            ("slack".to_owned(), Ok(settings("slack", true))),
+            ("twilio".to_owned(), Ok(settings("twilio", false))),
+            ("Bad Name".to_owned(), Err("not a plugin name".to_owned())),
+        ]);
+        let live = ["slack".to_owned(), "stdout".to_owned(), "twilio".to_owned()];
+        assert_eq!(
+            plan_scan(wanted, &live),
+            ScanPlan {
+                refresh: vec![settings("slack", true)],
+                disable: vec![settings("twilio", false)],
+                refuse: vec![("Bad Name".to_owned(), "not a plugin name".to_owned())],
+                remove: vec!["stdout".to_owned()],
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_directory_removes_everything_live() {
+        let live = ["slack".to_owned()];
+        let plan = plan_scan(BTreeMap::new(), &live);
+        assert_eq!(plan.remove, vec!["slack".to_owned()]);
+        assert!(plan.refresh.is_empty() && plan.disable.is_empty() && plan.refuse.is_empty());
+    }
 }

@@ -44,7 +44,7 @@ async fn the_admin_api_needs_its_own_token_never_the_engines() {
 
 #[tokio::test]
 async fn the_admin_api_is_off_without_an_admin_token() {
-    let server = start_server(&[("EMU_ONCALL_APP__ADMIN_TOKEN", "")]).await;
+    let server = start_server(&[("app.admin_token", "")]).await;
     let (status, body) = admin(&server, "GET", "/users", Some(""), None).await;
     assert_eq!(status, 403);
     assert!(body["detail"].as_str().unwrap().contains("app.admin_token"));

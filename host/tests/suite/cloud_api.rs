@@ -24,7 +24,7 @@ async fn get_json(server: &TestServer, path_and_query: &str, token: Option<&str>
 // Checklist 1 and 5: served at the root; info returns a url ending in `/`.
 #[tokio::test]
 async fn info_answers_the_token_check_with_a_base_url() {
-    let server = start_server(&[("EMU_ONCALL_APP__HOSTNAME", "https://emu.example.com")]).await;
+    let server = start_server(&[("app.hostname", "https://emu.example.com")]).await;
     let (status, body) = raw_request(
         server.addr,
         "GET /api/v1/info/ HTTP/1.1\r\nHost: emu:8880\r\nUser-Agent: python-requests/2.32.4\r\n\
@@ -39,7 +39,7 @@ async fn info_answers_the_token_check_with_a_base_url() {
 #[tokio::test]
 async fn a_public_url_is_the_base_of_peoples_links_and_heartbeats_stay_on_the_engines_side() {
     // As in docker compose: the engine reaches emu-oncall:8880, browsers localhost:8880.
-    let server = start_server(&[("EMU_ONCALL_APP__PUBLIC_URL", "http://localhost:8880")]).await;
+    let server = start_server(&[("app.public_url", "http://localhost:8880")]).await;
     let (status, body) = get_json(&server, "/api/v1/info/", Some(ENGINE_TOKEN)).await;
     assert_eq!(
         (status, body),
@@ -116,7 +116,7 @@ async fn every_authenticated_route_refuses_wrong_and_missing_tokens() {
 #[tokio::test]
 async fn tokens_are_trimmed_and_any_listed_token_works() {
     let server = start_server(&[(
-        "EMU_ONCALL_APP__AUTH_TOKEN",
+        "app.auth_token",
         "old-token-0123456789abcdef, new-token-0123456789abcdef",
     )])
     .await;
@@ -469,7 +469,7 @@ async fn unverified_and_unknown_users_are_refused_with_the_engines_error_codes()
 
 #[tokio::test]
 async fn the_daily_limit_is_per_user_and_channel() {
-    let server = start_server(&[("EMU_ONCALL_LIMITS__SMS_PER_DAY", "2")]).await;
+    let server = start_server(&[("limits.sms_per_day", "2")]).await;
     add_user(
         &server.store,
         "alice@example.com",
@@ -561,7 +561,7 @@ async fn missing_or_bad_form_fields_get_a_json_400() {
 
 #[tokio::test]
 async fn oversized_bodies_get_a_json_413() {
-    let server = start_server(&[("EMU_ONCALL_APP__MAX_BODY_BYTES", "4096")]).await;
+    let server = start_server(&[("app.max_body_bytes", "4096")]).await;
     let big = format!("email=alice%40example.com&message={}", "x".repeat(10_000));
     let (status, body) = post_form(&server, "/api/v1/send_sms", Some(ENGINE_TOKEN), &big).await;
     assert_eq!(status, 413);
@@ -738,12 +738,12 @@ async fn a_push_for_an_unknown_device_goes_to_the_push_routes_default_recipients
     let hook_url = format!("{}/hook", hook.url);
     let server = start_server(&[
         (
-            "EMU_ONCALL_ROUTES__PUSH__RECIPIENTS",
+            "routes.push.recipients",
             "lead@example.com,nobody@example.com,bob@example.com",
         ),
-        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &hook_url),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", "127.0.0.1"),
+        ("app.plugins_dir", &dir),
+        ("plugin.webhook.url", &hook_url),
+        ("plugin.webhook.allowed_hosts", "127.0.0.1"),
     ])
     .await;
     add_user(&server.store, "lead@example.com", "lead", None, Role::Admin).await;

@@ -125,7 +125,7 @@ async fn a_provider_that_fails_twice_then_recovers_gets_the_page_on_the_third_at
 
 #[tokio::test]
 async fn a_notification_out_of_attempts_is_dead_and_can_be_retried_by_hand() {
-    let setup = with_webhook(None, &[("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "2")]).await;
+    let setup = with_webhook(None, &[("delivery.max_attempts", "2")]).await;
     add_user(
         &setup.server.store,
         "alice@example.com",
@@ -423,7 +423,7 @@ async fn losing_postgresql_under_load_loses_no_accepted_page_and_recovers_withou
     admin.batch_execute("CREATE DATABASE emu").await.unwrap();
     drop(admin);
     let db_url = format!("{}/emu", admin_url.rsplit_once('/').unwrap().0);
-    let setup = with_webhook(Some(&db_url), &[("EMU_ONCALL_DELIVERY__LEASE", "15s")]).await;
+    let setup = with_webhook(Some(&db_url), &[("delivery.lease", "15s")]).await;
     add_user(
         &setup.server.store,
         "alice@example.com",
@@ -500,7 +500,7 @@ async fn losing_postgresql_under_load_loses_no_accepted_page_and_recovers_withou
         "readyz kept saying ready without a database"
     );
     // Keep the database down until the engine's side has seen the outage too.
-    let seen = eventually(Duration::from_secs(20), || {
+    let seen = wait_for(Duration::from_secs(20), async || {
         refusals.load(std::sync::atomic::Ordering::SeqCst) > 0
     })
     .await;
@@ -539,9 +539,9 @@ async fn losing_postgresql_under_load_loses_no_accepted_page_and_recovers_withou
 async fn heartbeat_down_and_recovery_are_announced_once_across_two_replicas() {
     let db_url = fresh_database().await;
     let watchdog: &[(&str, &str)] = &[
-        ("EMU_ONCALL_HEARTBEAT__TIMEOUT", "2s"),
-        ("EMU_ONCALL_HEARTBEAT__CHECK_INTERVAL", "100ms"),
-        ("EMU_ONCALL_HEARTBEAT__NOTIFY", "oncall-lead@example.com"),
+        ("heartbeat.timeout", "2s"),
+        ("heartbeat.check_interval", "100ms"),
+        ("heartbeat.notify", "oncall-lead@example.com"),
     ];
     let first = with_webhook(Some(&db_url), watchdog).await;
     let second = with_webhook(Some(&db_url), watchdog).await;
@@ -588,7 +588,7 @@ async fn heartbeat_down_and_recovery_are_announced_once_across_two_replicas() {
             .count()
     };
     assert!(
-        eventually(Duration::from_secs(10), || messages("down") >= 1).await,
+        wait_for(Duration::from_secs(10), async || messages("down") >= 1).await,
         "no down notification"
     );
     let announced = first
@@ -607,7 +607,7 @@ async fn heartbeat_down_and_recovery_are_announced_once_across_two_replicas() {
     // Both watchdogs keep checking (every 100 ms) for a while, well inside the 2 s
     // timeout: still only one announcement.
     assert!(
-        !eventually(Duration::from_millis(700), || messages("down") > 1).await,
+        !wait_for(Duration::from_millis(700), async || messages("down") > 1).await,
         "down announced twice"
     );
 
@@ -616,7 +616,7 @@ async fn heartbeat_down_and_recovery_are_announced_once_across_two_replicas() {
         200
     );
     assert!(
-        eventually(Duration::from_secs(10), || messages("recovered") >= 1).await,
+        wait_for(Duration::from_secs(10), async || messages("recovered") >= 1).await,
         "no recovery notification"
     );
     assert_eq!(
@@ -624,7 +624,8 @@ async fn heartbeat_down_and_recovery_are_announced_once_across_two_replicas() {
         200
     );
     assert!(
-        !eventually(Duration::from_millis(700), || messages("recovered") > 1
+        !wait_for(Duration::from_millis(700), async || messages("recovered")
+            > 1
             || messages("down") > 1)
         .await,
         "announced twice"
@@ -670,7 +671,7 @@ async fn sigterm_finishes_or_hands_back_the_rounds_in_hand_and_exits_cleanly() {
 
 #[tokio::test]
 async fn a_provider_that_hangs_costs_the_engine_nothing_and_the_page_is_retried() {
-    let setup = with_webhook(None, &[("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "400")]).await;
+    let setup = with_webhook(None, &[("sandbox.timeout_ms", "400")]).await;
     add_user(
         &setup.server.store,
         "alice@example.com",

@@ -61,14 +61,11 @@ async fn busy_server() -> (TestServer, Sink, Sink, tempfile::TempDir) {
     let hook_url = format!("{}/hook", hook.url);
     let ical_url = format!("{}/export.ics", export.url);
     let server = start_server(&[
-        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &hook_url),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", "127.0.0.1"),
-        (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__ICAL_URL",
-            &ical_url,
-        ),
-        ("EMU_ONCALL_SCHEDULES__POLL_INTERVAL", "100ms"),
+        ("app.plugins_dir", &dir),
+        ("plugin.webhook.url", &hook_url),
+        ("plugin.webhook.allowed_hosts", "127.0.0.1"),
+        ("grafana.oncall.schedules.primary.ical_url", &ical_url),
+        ("schedules.poll_interval", "100ms"),
     ])
     .await;
     add_user(

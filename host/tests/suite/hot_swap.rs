@@ -27,17 +27,11 @@ async fn running() -> Running {
     let cache = tempfile::tempdir().unwrap();
     let url = format!("{}/echo", sink.url);
     let server = start_server(&[
-        (
-            "EMU_ONCALL_APP__PLUGINS_DIR",
-            &dir.path().display().to_string(),
-        ),
-        (
-            "EMU_ONCALL_APP__PLUGIN_CACHE_DIR",
-            &cache.path().display().to_string(),
-        ),
-        ("EMU_ONCALL_PLUGIN__ECHO__URL", &url),
-        ("EMU_ONCALL_PLUGIN__ECHO__ALLOWED_HOSTS", "127.0.0.1"),
-        ("EMU_ONCALL_LIMITS__SMS_PER_DAY", "0"),
+        ("app.plugins_dir", &dir.path().display().to_string()),
+        ("app.plugin_cache_dir", &cache.path().display().to_string()),
+        ("plugin.echo.url", &url),
+        ("plugin.echo.allowed_hosts", "127.0.0.1"),
+        ("limits.sms_per_day", "0"),
     ])
     .await;
     add_user(
@@ -100,7 +94,7 @@ async fn swapping_a_plugin_while_notifications_flow_loses_nothing() {
             (&v1, "1.0.0")
         };
         let renamed = swap_plugin(running.dir.path(), "echo.wasm", bytes);
-        let live = eventually(Duration::from_secs(5), || {
+        let live = wait_for(Duration::from_secs(5), async || {
             live_version(&running.server).as_deref() == Some(version)
         })
         .await;
@@ -147,8 +141,7 @@ async fn swapping_a_plugin_while_notifications_flow_loses_nothing() {
 }
 
 async fn eventually_delivered(store: &emu_oncall::store::Store, expected: usize) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
+    wait_for(Duration::from_secs(15), async || {
         let all = store
             .list_notifications(&NotificationFilter {
                 limit: 10_000,
@@ -156,12 +149,9 @@ async fn eventually_delivered(store: &emu_oncall::store::Store, expected: usize)
             })
             .await
             .unwrap();
-        if all.len() == expected && all.iter().all(|n| n.status == Status::Delivered) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+        all.len() == expected && all.iter().all(|n| n.status == Status::Delivered)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -193,7 +183,7 @@ async fn corrupt_truncated_or_wrong_world_files_never_replace_the_live_plugin() 
             .hash
             .clone();
         swap_plugin(running.dir.path(), "echo.wasm", &broken);
-        let reported = eventually(Duration::from_secs(5), || {
+        let reported = wait_for(Duration::from_secs(5), async || {
             status_error(&running.server).is_some()
         })
         .await;
@@ -209,7 +199,7 @@ async fn corrupt_truncated_or_wrong_world_files_never_replace_the_live_plugin() 
             "echo.wasm",
             &std::fs::read(built_plugin("test-plugin.wasm")).unwrap(),
         );
-        let cleared = eventually(Duration::from_secs(5), || {
+        let cleared = wait_for(Duration::from_secs(5), async || {
             status_error(&running.server).is_none()
         })
         .await;
@@ -230,7 +220,7 @@ async fn corrupt_truncated_or_wrong_world_files_never_replace_the_live_plugin() 
 async fn removing_a_plugin_unloads_it_and_its_notifications_wait() {
     let running = running().await;
     std::fs::remove_file(running.dir.path().join("echo.wasm")).unwrap();
-    let unloaded = eventually(Duration::from_secs(5), || {
+    let unloaded = wait_for(Duration::from_secs(5), async || {
         live_version(&running.server).is_none()
     })
     .await;
@@ -289,13 +279,10 @@ async fn a_configmap_style_update_swaps_the_plugin() {
     std::os::unix::fs::symlink("..data/echo.wasm", dir.path().join("echo.wasm")).unwrap();
     let url = format!("{}/echo", sink.url);
     let server = start_server(&[
-        (
-            "EMU_ONCALL_APP__PLUGINS_DIR",
-            &dir.path().display().to_string(),
-        ),
-        ("EMU_ONCALL_APP__PLUGIN_CACHE_DIR", ""),
-        ("EMU_ONCALL_PLUGIN__ECHO__URL", &url),
-        ("EMU_ONCALL_PLUGIN__ECHO__ALLOWED_HOSTS", "127.0.0.1"),
+        ("app.plugins_dir", &dir.path().display().to_string()),
+        ("app.plugin_cache_dir", ""),
+        ("plugin.echo.url", &url),
+        ("plugin.echo.allowed_hosts", "127.0.0.1"),
     ])
     .await;
     assert_eq!(live_version(&server).as_deref(), Some("1.0.0"));
@@ -310,7 +297,8 @@ async fn a_configmap_style_update_swaps_the_plugin() {
     std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
     std::fs::remove_dir_all(dir.path().join("..2026_11_24_10_00_00.1")).unwrap();
     assert!(
-        eventually(Duration::from_secs(10), || live_version(&server).as_deref()
+        wait_for(Duration::from_secs(10), async || live_version(&server)
+            .as_deref()
             == Some("2.0.0"))
         .await,
         "the ConfigMap update never went live"

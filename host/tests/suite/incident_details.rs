@@ -53,12 +53,12 @@ async fn setup() -> Setup {
     let dir = plugins.path().display().to_string();
     let hook_url = format!("{}/hook", hook.url);
     let server = start_server(&[
-        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &hook_url),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", "127.0.0.1"),
-        ("EMU_ONCALL_GRAFANA__ONCALL__URL", &api.url),
-        ("EMU_ONCALL_GRAFANA__ONCALL__HEADER_TOKEN", API_TOKEN),
-        ("EMU_ONCALL_GRAFANA__ONCALL__INCIDENT_DETAILS", "true"),
+        ("app.plugins_dir", &dir),
+        ("plugin.webhook.url", &hook_url),
+        ("plugin.webhook.allowed_hosts", "127.0.0.1"),
+        ("grafana.oncall.url", &api.url),
+        ("grafana.oncall.header_token", API_TOKEN),
+        ("grafana.oncall.incident_details", "true"),
     ])
     .await;
     add_user(

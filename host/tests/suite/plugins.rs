@@ -31,13 +31,13 @@ async fn setup(files: &[(&str, &str)], settings: &[(&str, &str)]) -> Setup {
     let dir_text = dir.path().display().to_string();
     let cache_text = cache.path().display().to_string();
     let mut all: Vec<(&str, &str)> = vec![
-        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir_text),
-        ("EMU_ONCALL_APP__PLUGIN_CACHE_DIR", &cache_text),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &url),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", "127.0.0.1"),
-        ("EMU_ONCALL_SANDBOX__CPU_MS", "300"),
-        ("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "3000"),
-        ("EMU_ONCALL_SANDBOX__MEMORY_MB", "32"),
+        ("app.plugins_dir", &dir_text),
+        ("app.plugin_cache_dir", &cache_text),
+        ("plugin.webhook.url", &url),
+        ("plugin.webhook.allowed_hosts", "127.0.0.1"),
+        ("sandbox.cpu_ms", "300"),
+        ("sandbox.timeout_ms", "3000"),
+        ("sandbox.memory_mb", "32"),
     ];
     all.extend_from_slice(settings);
     let server = start_server(&all).await;
@@ -104,9 +104,9 @@ async fn a_failover_route_moves_past_a_permanent_failure() {
             ("broken.wasm", "test-plugin.wasm"),
         ],
         &[
-            ("EMU_ONCALL_PLUGIN__BROKEN__BEHAVIOUR", "fail-permanent"),
-            ("EMU_ONCALL_ROUTES__SMS__PLUGINS", "broken,webhook"),
-            ("EMU_ONCALL_ROUTES__SMS__MODE", "failover"),
+            ("plugin.broken.behaviour", "fail-permanent"),
+            ("routes.sms.plugins", "broken,webhook"),
+            ("routes.sms.mode", "failover"),
         ],
     )
     .await;
@@ -141,7 +141,7 @@ async fn a_failover_route_moves_past_a_permanent_failure() {
 async fn when_every_plugin_fails_for_good_the_engine_hears_failed() {
     let setup = setup(
         &[("broken.wasm", "test-plugin.wasm")],
-        &[("EMU_ONCALL_PLUGIN__BROKEN__BEHAVIOUR", "fail-permanent")],
+        &[("plugin.broken.behaviour", "fail-permanent")],
     )
     .await;
     add_user(
@@ -237,13 +237,13 @@ async fn hostile_plugins_are_cut_off_and_the_others_keep_delivering() {
     let setup = setup(
         &file_refs,
         &[
-            ("EMU_ONCALL_PLUGIN__LOOP__BEHAVIOUR", "loop"),
-            ("EMU_ONCALL_PLUGIN__MEMORY__BEHAVIOUR", "memory"),
-            ("EMU_ONCALL_PLUGIN__TRAP__BEHAVIOUR", "trap"),
-            ("EMU_ONCALL_PLUGIN__FORBIDDEN__BEHAVIOUR", "forbidden"),
-            ("EMU_ONCALL_PLUGIN__FORBIDDEN__URL", &forbidden_url),
-            ("EMU_ONCALL_PLUGIN__LOG-FLOOD__BEHAVIOUR", "log-flood"),
-            ("EMU_ONCALL_SANDBOX__MAX_LOG_LINES", "50"),
+            ("plugin.loop.behaviour", "loop"),
+            ("plugin.memory.behaviour", "memory"),
+            ("plugin.trap.behaviour", "trap"),
+            ("plugin.forbidden.behaviour", "forbidden"),
+            ("plugin.forbidden.url", &forbidden_url),
+            ("plugin.log-flood.behaviour", "log-flood"),
+            ("sandbox.max_log_lines", "50"),
         ],
     )
     .await;

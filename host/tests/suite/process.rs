@@ -39,7 +39,7 @@ async fn logs_are_json_without_tokens_or_phone_numbers_and_sigterm_stops_cleanly
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = common::client();
-    let ready = common::eventually_async(Duration::from_secs(30), || {
+    let ready = common::wait_for(Duration::from_secs(30), || {
         let request = client.get(format!("{base}/readyz")).send();
         async move { matches!(request.await, Ok(response) if response.status().is_success()) }
     })

@@ -85,7 +85,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
         "",
     ));
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             info_status(&base, "second-token-0123456789abcdef").await == 200
         })
         .await,
@@ -121,7 +121,7 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
         "tpyo = 1",
     ));
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             log_has(logs.path(), "configuration reload refused")
         })
         .await
@@ -156,20 +156,20 @@ async fn an_edited_file_or_sighup_applies_tokens_and_plugin_maps_and_a_broken_on
     std::fs::rename(&aside, server.config_path()).unwrap();
     server.signal("-HUP");
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             info_status(&base, "third-token-0123456789abcdef").await == 200
         })
         .await
     );
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             log_has(logs.path(), "read only at start-up")
         })
         .await
     );
     server.signal("-HUP");
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             log_has(logs.path(), "\"trigger\":\"SIGHUP\"")
         })
         .await,

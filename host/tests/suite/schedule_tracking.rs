@@ -42,37 +42,28 @@ async fn tracking() -> Tracking {
     let plugins = plugins_dir_with(&[("webhook.wasm", "webhook.wasm")]);
     let settings = vec![
         (
-            "EMU_ONCALL_APP__PLUGINS_DIR".to_owned(),
+            "app.plugins_dir".to_owned(),
             plugins.path().display().to_string(),
         ),
         (
-            "EMU_ONCALL_PLUGIN__WEBHOOK__URL".to_owned(),
+            "plugin.webhook.url".to_owned(),
             format!("{}/pages", pages.url),
         ),
         (
-            "EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS".to_owned(),
+            "plugin.webhook.allowed_hosts".to_owned(),
             "127.0.0.1".to_owned(),
         ),
+        ("grafana.oncall.url".to_owned(), export.url.clone()),
         (
-            "EMU_ONCALL_GRAFANA__ONCALL__URL".to_owned(),
-            export.url.clone(),
-        ),
-        (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__NAME".to_owned(),
+            "grafana.oncall.schedules.primary.name".to_owned(),
             "Primary".to_owned(),
         ),
         (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__ICAL_URL".to_owned(),
+            "grafana.oncall.schedules.primary.ical_url".to_owned(),
             "api/v1/schedules/SPRIMARY/export?token=export-token".to_owned(),
         ),
-        (
-            "EMU_ONCALL_SCHEDULES__POLL_INTERVAL".to_owned(),
-            "200ms".to_owned(),
-        ),
-        (
-            "EMU_ONCALL_DELIVERY__POLL_INTERVAL".to_owned(),
-            "50ms".to_owned(),
-        ),
+        ("schedules.poll_interval".to_owned(), "200ms".to_owned()),
+        ("delivery.poll_interval".to_owned(), "50ms".to_owned()),
     ];
     Tracking {
         export,
@@ -170,7 +161,7 @@ async fn handovers_gaps_and_broken_downloads() {
     let store = &server.store;
     people(store).await;
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             on_call(store).await == Some(vec!["alice".to_owned()])
         })
         .await,
@@ -222,7 +213,7 @@ async fn handovers_gaps_and_broken_downloads() {
     // A broken download changes nothing: no false "off duty".
     tracking.export.respond_with("<html>502 Bad Gateway</html>");
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             store.list_schedules().await.unwrap()[0]
                 .last_error
                 .is_some()
@@ -269,7 +260,7 @@ async fn handovers_gaps_and_broken_downloads() {
             tracking
                 .settings
                 .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
+                .map(|(key, value)| (common::env_name(key), value.as_str())),
         )
         .env("EMU_ONCALL_APP__AUTH_TOKEN", ENGINE_TOKEN)
         .output()
@@ -303,7 +294,7 @@ async fn a_handover_during_downtime_is_announced_once_after_restart() {
     let first = tracking.server_on(&db).await;
     people(&first.store).await;
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             on_call(&first.store).await == Some(vec!["alice".to_owned()])
         })
         .await
@@ -353,7 +344,7 @@ async fn two_replicas_announce_each_change_once_and_share_the_polling() {
     let second = tracking.server_on(&db).await;
     people(&first.store).await;
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             on_call(&first.store).await == Some(vec!["alice".to_owned()])
         })
         .await
@@ -445,7 +436,7 @@ async fn a_deleted_override_hands_back_once_and_cancelled_events_never_count() {
     add_user(store, "dave@example.com", "dave", None, Role::User).await;
     add_user(store, "eve@example.com", "eve", None, Role::User).await;
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             on_call(store).await == Some(vec!["dave".to_owned()])
         })
         .await,
@@ -491,17 +482,14 @@ async fn callback_schedules_open_and_resolve_one_alert_group_per_shift() {
     let hook_url = format!("{}/integrations/v1/formatted_webhook/HOOKTOKEN/", hooks.url);
     tracking.settings.extend([
         (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__TRANSPORT".to_owned(),
+            "grafana.oncall.schedules.primary.transport".to_owned(),
             "callback".to_owned(),
         ),
         (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__CALLBACK_URL".to_owned(),
+            "grafana.oncall.schedules.primary.callback_url".to_owned(),
             hook_url,
         ),
-        (
-            "EMU_ONCALL_DELIVERY__RETRY_INITIAL".to_owned(),
-            "100ms".to_owned(),
-        ),
+        ("delivery.retry_initial".to_owned(), "100ms".to_owned()),
     ]);
     let began = Utc::now() - chrono::Duration::hours(1);
     tracking.export.respond_with(&export(&[(
@@ -514,7 +502,7 @@ async fn callback_schedules_open_and_resolve_one_alert_group_per_shift() {
     let store = &server.store;
     people(store).await;
     assert!(
-        eventually_async(Duration::from_secs(10), || async {
+        wait_for(Duration::from_secs(10), async || {
             on_call(store).await == Some(vec!["alice".to_owned()])
         })
         .await
@@ -622,7 +610,7 @@ async fn an_export_with_an_unknown_zone_fails_its_poll_and_says_why() {
     let db = fresh_database().await;
     let server = tracking.server_on(&db).await;
     let store = &server.store;
-    let failed = eventually_async(Duration::from_secs(10), || async {
+    let failed = wait_for(Duration::from_secs(10), async || {
         store
             .list_schedules()
             .await

@@ -17,15 +17,12 @@ async fn a_push_cannot_pose_as_a_schedule_callback() {
     let feed = Sink::start().await;
     let server = start_server(&[
         (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__ICAL_URL",
+            "grafana.oncall.schedules.primary.ical_url",
             &format!("{}/export.ics", feed.url),
         ),
+        ("grafana.oncall.schedules.primary.transport", "callback"),
         (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__TRANSPORT",
-            "callback",
-        ),
-        (
-            "EMU_ONCALL_GRAFANA__ONCALL__SCHEDULES__PRIMARY__CALLBACK_URL",
+            "grafana.oncall.schedules.primary.callback_url",
             &callback_url,
         ),
     ])
@@ -47,7 +44,7 @@ async fn a_push_cannot_pose_as_a_schedule_callback() {
         .expect("push relay answers");
     assert_eq!(response.status().as_u16(), 200);
     // The first round runs before the answer; with no push plugin it can only wait.
-    let settled = eventually_async(Duration::from_secs(10), || async {
+    let settled = wait_for(Duration::from_secs(10), async || {
         let listed = all_notifications(&server).await;
         listed.len() == 1 && (listed[0].last_error.is_some() || listed[0].delivered_by.is_some())
     })
@@ -71,40 +68,33 @@ async fn a_push_cannot_pose_as_a_schedule_callback() {
 async fn serve_refuses_published_and_short_tokens() {
     let db = fresh_database().await;
     for (key, token) in [
-        ("EMU_ONCALL_APP__AUTH_TOKEN", "example-token-change-me"),
-        (
-            "EMU_ONCALL_APP__ADMIN_TOKEN",
-            "example-admin-token-change-me",
-        ),
-        ("EMU_ONCALL_APP__AUTH_TOKEN", "compose-cloud-token"),
-        ("EMU_ONCALL_APP__ADMIN_TOKEN", "compose-admin-token"),
-        ("EMU_ONCALL_APP__AUTH_TOKEN", "short-but-secret"),
+        ("app.auth_token", "example-token-change-me"),
+        ("app.admin_token", "example-admin-token-change-me"),
+        ("app.auth_token", "compose-cloud-token"),
+        ("app.admin_token", "compose-admin-token"),
+        ("app.auth_token", "short-but-secret"),
     ] {
         let config = test_config(&db, &[(key, token)]);
         let refused = match emu_oncall::app::prepare(config).await {
             Ok(_) => panic!("{key}={token} was accepted"),
             Err(err) => format!("{err:#}"),
         };
-        let name = key
-            .trim_start_matches("EMU_ONCALL_")
-            .replace("__", ".")
-            .to_lowercase();
-        assert!(refused.contains(&name), "{refused}");
+        assert!(refused.contains(key), "{refused}");
     }
     // Published tokens stay refused with the switch; short ones are then accepted.
     let config = test_config(
         &db,
         &[
-            ("EMU_ONCALL_APP__ALLOW_WEAK_TOKENS", "true"),
-            ("EMU_ONCALL_APP__AUTH_TOKEN", "example-token-change-me"),
+            ("app.allow_weak_tokens", "true"),
+            ("app.auth_token", "example-token-change-me"),
         ],
     );
     assert!(emu_oncall::app::prepare(config).await.is_err());
     let server = start_server_on(
         &db,
         &[
-            ("EMU_ONCALL_APP__ALLOW_WEAK_TOKENS", "true"),
-            ("EMU_ONCALL_APP__AUTH_TOKEN", "short-but-secret"),
+            ("app.allow_weak_tokens", "true"),
+            ("app.auth_token", "short-but-secret"),
         ],
     )
     .await;
@@ -236,9 +226,9 @@ async fn rounds_waiting_for_a_sandbox_slot_are_delivered_exactly_once() {
     let hooks = common::webhook::with_webhook(
         None,
         &[
-            ("EMU_ONCALL_SANDBOX__MAX_CONCURRENT", "1"),
-            ("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "2500"),
-            ("EMU_ONCALL_DELIVERY__LEASE", "3s"),
+            ("sandbox.max_concurrent", "1"),
+            ("sandbox.timeout_ms", "2500"),
+            ("delivery.lease", "3s"),
         ],
     )
     .await;
@@ -256,7 +246,7 @@ async fn rounds_waiting_for_a_sandbox_slot_are_delivered_exactly_once() {
         answers.iter().all(|(status, _)| *status == 200),
         "{answers:?}"
     );
-    let delivered = eventually_async(Duration::from_secs(30), || async {
+    let delivered = wait_for(Duration::from_secs(30), async || {
         let listed = all_notifications(server).await;
         listed.len() == 3 && listed.iter().all(|n| n.status.as_str() == "delivered")
     })
@@ -310,7 +300,7 @@ async fn a_failure_to_record_the_attempt_does_not_send_the_page_again() {
     let (status, _) = send_sms(server, "alice@example.com", "disk full").await;
     assert_eq!(status, 200);
     let id = all_notifications(server).await[0].id;
-    let delivered = eventually_async(Duration::from_secs(10), || async {
+    let delivered = wait_for(Duration::from_secs(10), async || {
         notification_status(server, id).await.as_deref() == Some("delivered")
     })
     .await;
@@ -323,8 +313,7 @@ async fn a_failure_to_record_the_attempt_does_not_send_the_page_again() {
 /// dead, not claimed forever.
 #[tokio::test]
 async fn a_round_that_never_settles_is_not_claimed_past_its_budget() {
-    let hooks =
-        common::webhook::with_webhook(None, &[("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "3")]).await;
+    let hooks = common::webhook::with_webhook(None, &[("delivery.max_attempts", "3")]).await;
     let server = &hooks.server;
     let spent = uuid::Uuid::new_v4();
     let too_old = uuid::Uuid::new_v4();
@@ -343,7 +332,7 @@ async fn a_round_that_never_settles_is_not_claimed_past_its_budget() {
         ),
     )
     .await;
-    let ended = eventually_async(Duration::from_secs(10), || async {
+    let ended = wait_for(Duration::from_secs(10), async || {
         notification_status(server, spent).await.as_deref() == Some("dead")
             && notification_status(server, too_old).await.as_deref() == Some("dead")
             && notification_status(server, within).await.as_deref() == Some("delivered")
@@ -423,7 +412,7 @@ async fn a_reload_is_checked_with_the_start_up_keys_it_keeps() {
 #[tokio::test]
 async fn metrics_take_a_bearer_token_when_one_is_set() {
     let token = "metrics-token-0123456789abcdef";
-    let server = start_server(&[("EMU_ONCALL_APP__METRICS_TOKEN", token)]).await;
+    let server = start_server(&[("app.metrics_token", token)]).await;
     let url = format!("{}/metrics", server.base);
     let without = client().get(&url).send().await.expect("answer");
     assert_eq!(without.status().as_u16(), 403);
@@ -551,7 +540,7 @@ async fn failed_admin_tokens_are_rate_limited_per_address() {
 #[tokio::test]
 async fn a_body_that_never_arrives_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start_server(&[("EMU_ONCALL_APP__BODY_TIMEOUT", "1s")]).await;
+    let server = start_server(&[("app.body_timeout", "1s")]).await;
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     stream
         .write_all(
@@ -766,7 +755,7 @@ async fn no_code_token_or_number_reaches_the_logs_or_pages() {
             .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
             .collect::<String>()
     };
-    let printed = eventually(Duration::from_secs(10), || {
+    let printed = wait_for(Duration::from_secs(10), async || {
         log_text().contains("\"plugin\":\"stdout\"")
     })
     .await;
@@ -837,19 +826,19 @@ async fn a_swapped_or_tampered_plugin_artifact_is_recompiled_never_loaded() {
     let settings = |cache: &std::path::Path| {
         vec![
             (
-                "EMU_ONCALL_APP__PLUGINS_DIR".to_owned(),
+                "app.plugins_dir".to_owned(),
                 plugins.path().display().to_string(),
             ),
             (
-                "EMU_ONCALL_APP__PLUGIN_CACHE_DIR".to_owned(),
+                "app.plugin_cache_dir".to_owned(),
                 cache.display().to_string(),
             ),
             (
-                "EMU_ONCALL_PLUGIN__WEBHOOK__URL".to_owned(),
+                "plugin.webhook.url".to_owned(),
                 "http://127.0.0.1:9/hook".to_owned(),
             ),
             (
-                "EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS".to_owned(),
+                "plugin.webhook.allowed_hosts".to_owned(),
                 "127.0.0.1".to_owned(),
             ),
         ]
@@ -928,14 +917,11 @@ async fn a_plugin_load_that_failed_for_now_is_tried_again() {
         .unwrap()
         + Duration::from_secs(4);
     let server = start_server(&[
+        ("app.plugins_dir", &dir.path().display().to_string()),
+        ("app.plugin_cache_dir", ""),
+        ("sandbox.cpu_ms", "100"),
         (
-            "EMU_ONCALL_APP__PLUGINS_DIR",
-            &dir.path().display().to_string(),
-        ),
-        ("EMU_ONCALL_APP__PLUGIN_CACHE_DIR", ""),
-        ("EMU_ONCALL_SANDBOX__CPU_MS", "100"),
-        (
-            "EMU_ONCALL_PLUGIN__SLOW__BUSY_UNTIL_MS",
+            "plugin.slow.busy_until_ms",
             &busy_until.as_millis().to_string(),
         ),
     ])
@@ -952,7 +938,10 @@ async fn a_plugin_load_that_failed_for_now_is_tried_again() {
         error.contains("CPU limit") && error.contains("tried again"),
         "{error}"
     );
-    let loaded = eventually(Duration::from_secs(30), || registry.get("slow").is_some()).await;
+    let loaded = wait_for(Duration::from_secs(30), async || {
+        registry.get("slow").is_some()
+    })
+    .await;
     assert!(loaded, "{:?}", registry.statuses());
     assert!(registry
         .statuses()
@@ -1040,8 +1029,7 @@ async fn overlapping_code_requests_leave_one_working_code() {
 /// against the hour's three, so failing sends cannot make calls without end.
 #[tokio::test]
 async fn a_send_that_timed_out_still_counts() {
-    let hooks =
-        common::webhook::with_webhook(None, &[("EMU_ONCALL_SANDBOX__TIMEOUT_MS", "300")]).await;
+    let hooks = common::webhook::with_webhook(None, &[("sandbox.timeout_ms", "300")]).await;
     hooks.sink.delay(Duration::from_millis(1000));
     let user = add_user(
         &hooks.server.store,
@@ -1242,15 +1230,15 @@ async fn a_name_in_allowed_hosts_never_leads_a_plugin_inside() {
     let by_name = format!("http://localhost:{port}/hook");
     let allowed = format!("localhost:{port}");
     let server = start_server(&[
-        ("EMU_ONCALL_APP__PLUGINS_DIR", &dir_text),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__URL", &by_name),
-        ("EMU_ONCALL_PLUGIN__WEBHOOK__ALLOWED_HOSTS", &allowed),
-        ("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "1"),
+        ("app.plugins_dir", &dir_text),
+        ("plugin.webhook.url", &by_name),
+        ("plugin.webhook.allowed_hosts", &allowed),
+        ("delivery.max_attempts", "1"),
     ])
     .await;
     add_paged_user(&server.store, "alice@example.com", "alice").await;
     let _ = send_sms(&server, "alice@example.com", "by name").await;
-    let refused = eventually_async(Duration::from_secs(10), || async {
+    let refused = wait_for(Duration::from_secs(10), async || {
         all_notifications(&server)
             .await
             .first()
@@ -1284,8 +1272,8 @@ async fn a_plugin_reads_no_answer_past_its_cap() {
     let hooks = common::webhook::with_webhook(
         None,
         &[
-            ("EMU_ONCALL_SANDBOX__MAX_RESPONSE_BYTES", "16384"),
-            ("EMU_ONCALL_DELIVERY__MAX_ATTEMPTS", "1"),
+            ("sandbox.max_response_bytes", "16384"),
+            ("delivery.max_attempts", "1"),
         ],
     )
     .await;
@@ -1293,7 +1281,7 @@ async fn a_plugin_reads_no_answer_past_its_cap() {
     let server = &hooks.server;
     add_paged_user(&server.store, "alice@example.com", "alice").await;
     let _ = send_sms(server, "alice@example.com", "big answer").await;
-    let dead = eventually_async(Duration::from_secs(10), || async {
+    let dead = wait_for(Duration::from_secs(10), async || {
         all_notifications(server)
             .await
             .first()

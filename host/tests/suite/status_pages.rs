@@ -12,7 +12,7 @@ use emu_oncall::model::Role;
 
 #[tokio::test]
 async fn the_heartbeat_link_shows_when_the_engine_last_checked_in() {
-    let server = start_server(&[("EMU_ONCALL_HEARTBEAT__TIMEOUT", "10m")]).await;
+    let server = start_server(&[("heartbeat.timeout", "10m")]).await;
     let live = server
         .store
         .ensure_integration("engine-a", "heartbeat")
@@ -214,14 +214,8 @@ async fn sessions_end_when_the_admin_token_changes_and_the_page_is_off_without_o
     let rotated = start_server_on(
         &db_url,
         &[
-            (
-                "EMU_ONCALL_APP__ADMIN_TOKEN",
-                "a-new-admin-token-0123456789",
-            ),
-            (
-                "EMU_ONCALL_APP__PUBLIC_URL",
-                "https://oncall-phones.example.com",
-            ),
+            ("app.admin_token", "a-new-admin-token-0123456789"),
+            ("app.public_url", "https://oncall-phones.example.com"),
         ],
     )
     .await;
@@ -235,7 +229,7 @@ async fn sessions_end_when_the_admin_token_changes_and_the_page_is_off_without_o
     );
     rotated.stop().await;
 
-    let without = start_server_on(&db_url, &[("EMU_ONCALL_APP__ADMIN_TOKEN", "")]).await;
+    let without = start_server_on(&db_url, &[("app.admin_token", "")]).await;
     let off = PageClient::new(&without.base).get("/").await;
     assert_eq!(off.status, 200);
     assert!(off.body.contains("status page is off"), "{}", off.body);

@@ -628,7 +628,7 @@ async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mod
     server.stop().await;
     let _ = by_admin;
 
-    let trusting = start_server_on(&db_url, &[("EMU_ONCALL_VERIFICATION__MODE", "trust")]).await;
+    let trusting = start_server_on(&db_url, &[("verification.mode", "trust")]).await;
     db.execute(
         "UPDATE users SET phone_verified_at = NULL, phone_verified_by = NULL WHERE id = $1",
         &[&unconfirmed.id],

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod pages;
 pub mod process;
 pub mod sink;
+pub mod wait;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -19,6 +20,8 @@ use emu_oncall::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
+pub use wait::wait_for;
+
 pub const ENGINE_TOKEN: &str = "test-cloud-token-0123456789";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
@@ -31,6 +34,8 @@ pub struct TestServer {
     pub state: std::sync::Arc<emu_oncall::api::AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// The plugin directory the builder made, kept as long as the server runs.
+    _plugins_dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestServer {
@@ -42,6 +47,12 @@ impl Drop for TestServer {
 }
 
 impl TestServer {
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// Stops the server and waits until it has: open requests drained, every
+    /// background task and round finished, leases handed back.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -79,17 +90,32 @@ pub async fn fresh_database() -> String {
     format!("{prefix}/{name}")
 }
 
-/// A configuration as a test would write it: defaults plus `env`-style settings.
+/// The environment variable that sets a dotted configuration key
+/// (`plugin.webhook.url` → `EMU_ONCALL_PLUGIN__WEBHOOK__URL`).
+pub fn env_name(key: &str) -> String {
+    format!(
+        "{}{}",
+        config::ENV_PREFIX,
+        key.split('.')
+            .map(str::to_ascii_uppercase)
+            .collect::<Vec<_>>()
+            .join("__")
+    )
+}
+
+/// A configuration as a test would write it: defaults plus `settings`, each a dotted
+/// key as in the file (`delivery.max_attempts`). It goes through `config::load`, the
+/// way an operator's settings do.
 pub fn test_config(db_url: &str, settings: &[(&str, &str)]) -> Config {
     let mut env: Vec<(String, String)> = vec![
-        ("EMU_ONCALL_APP__AUTH_TOKEN".into(), ENGINE_TOKEN.into()),
-        ("EMU_ONCALL_APP__ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
-        ("EMU_ONCALL_APP__LOG_LEVEL".into(), "warn".into()),
+        (env_name("app.auth_token"), ENGINE_TOKEN.into()),
+        (env_name("app.admin_token"), ADMIN_TOKEN.into()),
+        (env_name("app.log_level"), "warn".into()),
     ];
     env.extend(
         settings
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            .map(|(key, value)| (env_name(key), (*value).to_owned())),
     );
     let overrides = Overrides {
         port: Some("127.0.0.1:0".into()),
@@ -99,12 +125,110 @@ pub fn test_config(db_url: &str, settings: &[(&str, &str)]) -> Config {
     config::load(None, env, &overrides).expect("test configuration is valid")
 }
 
+/// Builds a server under test: typed settings for what tests change most, `set` for
+/// any other key, plugins copied into a directory of its own.
+#[derive(Default)]
+pub struct TestServerBuilder {
+    database: Option<String>,
+    settings: Vec<(String, String)>,
+    plugins: Vec<(String, String)>,
+}
+
+impl TestServerBuilder {
+    /// Any configuration key, dotted as in the file.
+    pub fn set(mut self, key: &str, value: impl ToString) -> Self {
+        self.settings.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Several keys at once (shared presets such as [`webhook::FAST`]).
+    pub fn settings(mut self, settings: &[(&str, &str)]) -> Self {
+        for (key, value) in settings {
+            self = self.set(key, value);
+        }
+        self
+    }
+
+    /// Runs on this database (another replica's, say) instead of a fresh one.
+    pub fn database(mut self, url: &str) -> Self {
+        self.database = Some(url.to_owned());
+        self
+    }
+
+    /// Loads `built` (a file `scripts/build-plugins` made) as `name` in the plugin
+    /// directory.
+    pub fn plugin(mut self, name: &str, built: &str) -> Self {
+        self.plugins.push((name.to_owned(), built.to_owned()));
+        self
+    }
+
+    /// The webhook plugin, posting every notification to `sink`.
+    pub fn webhook(self, sink: &sink::Sink) -> Self {
+        self.plugin("webhook.wasm", "webhook.wasm")
+            .set("plugin.webhook.url", format!("{}/hook", sink.url))
+            .set("plugin.webhook.allowed_hosts", "127.0.0.1")
+    }
+
+    /// Retries within milliseconds, polling every 50 ms, no daily SMS limit.
+    pub fn fast_retries(self) -> Self {
+        self.settings(webhook::FAST)
+    }
+
+    pub fn max_attempts(self, attempts: u32) -> Self {
+        self.set("delivery.max_attempts", attempts)
+    }
+
+    pub fn sms_per_day(self, limit: u32) -> Self {
+        self.set("limits.sms_per_day", limit)
+    }
+
+    pub fn sandbox_timeout(self, limit: Duration) -> Self {
+        self.set("sandbox.timeout_ms", limit.as_millis())
+    }
+
+    pub async fn start(self) -> TestServer {
+        let plugins_dir = (!self.plugins.is_empty()).then(|| {
+            let files: Vec<(&str, &str)> = self
+                .plugins
+                .iter()
+                .map(|(name, built)| (name.as_str(), built.as_str()))
+                .collect();
+            plugins_dir_with(&files)
+        });
+        let mut settings = self.settings;
+        if let Some(dir) = &plugins_dir {
+            settings.push((
+                "app.plugins_dir".to_owned(),
+                dir.path().display().to_string(),
+            ));
+        }
+        let db_url = match self.database {
+            Some(url) => url,
+            None => fresh_database().await,
+        };
+        let settings: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        let mut server = launch(&db_url, &settings).await;
+        server._plugins_dir = plugins_dir;
+        server
+    }
+}
+
 pub async fn start_server(settings: &[(&str, &str)]) -> TestServer {
-    let db_url = fresh_database().await;
-    start_server_on(&db_url, settings).await
+    TestServer::builder().settings(settings).start().await
 }
 
 pub async fn start_server_on(db_url: &str, settings: &[(&str, &str)]) -> TestServer {
+    TestServer::builder()
+        .database(db_url)
+        .settings(settings)
+        .start()
+        .await
+}
+
+async fn launch(db_url: &str, settings: &[(&str, &str)]) -> TestServer {
     let config = test_config(db_url, settings);
     let store = app::connect_and_migrate(&config).await.expect("migrate");
     let server = app::prepare(config).await.expect("server starts");
@@ -122,6 +246,7 @@ pub async fn start_server_on(db_url: &str, settings: &[(&str, &str)]) -> TestSer
         state,
         stop: Some(stop),
         task: Some(task),
+        _plugins_dir: None,
     }
 }
 
@@ -281,37 +406,6 @@ pub fn swap_plugin(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::time
     std::fs::write(&temporary, bytes).expect("write plugin");
     std::fs::rename(&temporary, dir.join(name)).expect("rename plugin");
     std::time::Instant::now()
-}
-
-/// Polls the async `check` every 50 ms until it holds or `limit` passes; returns
-/// whether it held.
-pub async fn eventually_async<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
-
-/// Polls `check` every 10 ms until it holds or `limit` passes; returns whether it held.
-pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if check() {
-            return true;
-        }
-        if std::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 pub async fn send_sms(server: &TestServer, email: &str, message: &str) -> (u16, serde_json::Value) {

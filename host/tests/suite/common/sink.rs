@@ -180,13 +180,7 @@ impl Sink {
 
     /// Waits until at least `count` requests arrived, for at most `limit`.
     pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Recorded> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let requests = self.requests();
-            if requests.len() >= count || Instant::now() >= deadline {
-                return requests;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        super::wait_for(limit, async || self.requests().len() >= count).await;
+        self.requests()
     }
 }
