@@ -28,6 +28,7 @@ pub struct App {
 }
 
 impl App {
+    #[cfg(feature = "test-support")]
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }

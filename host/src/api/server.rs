@@ -40,10 +40,6 @@ impl Server {
         Ok(Server { listener, state })
     }
 
-    pub fn state(&self) -> &Arc<AppState> {
-        &self.state
-    }
-
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
     }

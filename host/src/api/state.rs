@@ -42,10 +42,6 @@ impl AppState {
         self.config.get()
     }
 
-    pub fn shared_config(&self) -> &SharedConfig {
-        &self.config
-    }
-
     pub fn registry(&self) -> &Arc<PluginRegistry> {
         self.workers.deliverer().registry()
     }

@@ -8,7 +8,7 @@ mod query;
 
 pub use body::read_body;
 pub use form::{form_fields, required};
-pub use query::{all, first, json_without_nul, query_params, without_nul};
+pub use query::{all, first, json_without_nul, query_params};
 
 /// Why a request could not be read; each caller answers in its own way (JSON for the
 /// engine, a page for a browser).

@@ -37,4 +37,61 @@ macro_rules! text_backed {
     };
 }
 
+/// An enum stored and shown as one of a fixed set of words: the variants with their
+/// words, `ALL`, `as_str`, `Display`, `FromStr` (refusing with `$what` and the words)
+/// and the SQL conversions, from one table.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident ($what:literal) {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$( $name::$variant, )+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = super::InvalidValue;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text.trim())
+                    .ok_or_else(|| {
+                        let words: Vec<&str> = $name::ALL.iter().map(|value| value.as_str()).collect();
+                        super::InvalidValue(format!(
+                            "{text:?} is not a {}; use one of {}",
+                            $what,
+                            words.join(", ")
+                        ))
+                    })
+            }
+        }
+
+        super::sql_text::text_backed!($name);
+    };
+}
+
 pub(super) use text_backed;
+pub(super) use text_enum;

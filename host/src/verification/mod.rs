@@ -10,9 +10,9 @@ use crate::store::users::User;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug)]
-pub enum Sent {
+pub enum CodeSent {
     /// The code is on its way to the (masked) number.
-    Sent {
+    OnItsWay {
         masked: String,
     },
     RateLimited {
@@ -23,7 +23,7 @@ pub enum Sent {
     InvalidNumber(String),
     /// No plugin took the code; nothing was counted. `permanent`: every plugin refused
     /// it for good (the provider rejects the number), so trying again will not help.
-    NotSent {
+    Refused {
         permanent: bool,
     },
     NoUser,
@@ -59,12 +59,12 @@ pub async fn send_code(
     typed_number: &str,
     region: Option<Region>,
     channel: CodeChannel,
-) -> Result<Sent, StoreError> {
+) -> Result<CodeSent, StoreError> {
     let number = match PhoneNumber::parse(typed_number, region) {
         Ok(number) => number,
         Err(err) => {
             tracing::info!(user = %user.id, "verification: the number typed is not valid");
-            return Ok(Sent::InvalidNumber(err.to_string()));
+            return Ok(CodeSent::InvalidNumber(err.to_string()));
         }
     };
     let masked = number.masked();
@@ -77,13 +77,13 @@ pub async fn send_code(
         Issued::Issued { id } => id,
         Issued::RateLimited { next_at } => {
             tracing::warn!(user = %user.id, phone = %masked, "verification: hourly code limit reached");
-            return Ok(Sent::RateLimited { next_at });
+            return Ok(CodeSent::RateLimited { next_at });
         }
         Issued::InFlight => {
             tracing::info!(user = %user.id, "verification: a code is already being sent; this request sent none");
-            return Ok(Sent::InFlight);
+            return Ok(CodeSent::InFlight);
         }
-        Issued::NoUser => return Ok(Sent::NoUser),
+        Issued::NoUser => return Ok(CodeSent::NoUser),
     };
     let mut recipient = user.clone();
     recipient.phone_number = Some(number);
@@ -104,7 +104,7 @@ pub async fn send_code(
         Ok(plugin) => {
             store.mark_phone_code_sent(&user.id, id, CODE_RULES).await?;
             tracing::info!(user = %user.id, phone = %masked, channel = channel.as_str(), %plugin, "verification: code sent");
-            Ok(Sent::Sent { masked })
+            Ok(CodeSent::OnItsWay { masked })
         }
         Err(failure) => {
             tracing::warn!(user = %user.id, phone = %masked, channel = channel.as_str(), permanent = failure.permanent, maybe_sent = failure.maybe_sent, error = %failure.reason, "verification: code could not be sent");
@@ -114,7 +114,7 @@ pub async fn send_code(
             } else {
                 store.discard_phone_code(id).await?;
             }
-            Ok(Sent::NotSent {
+            Ok(CodeSent::Refused {
                 permanent: failure.permanent,
             })
         }

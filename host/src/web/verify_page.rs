@@ -14,7 +14,7 @@ use crate::config::VerificationMode;
 use crate::store::phone_codes::{Checked, CodeChannel, CODE_RULES};
 use crate::store::users::User;
 use crate::store::StoreError;
-use crate::verification::{self, Sent};
+use crate::verification::{self, CodeSent};
 
 const TITLE: &str = "Your phone number";
 
@@ -269,11 +269,11 @@ async fn send(
     .await
     .map_err(store_failure)?;
     Ok(match sent {
-        Sent::Sent { masked } => Page::new(
+        CodeSent::OnItsWay { masked } => Page::new(
             StatusCode::OK,
             view.enter_code(Some((&masked, channel)), None),
         ),
-        Sent::RateLimited { next_at } => view.refuse(
+        CodeSent::RateLimited { next_at } => view.refuse(
             StatusCode::TOO_MANY_REQUESTS,
             &format!(
                 "You have asked for {} codes in the last hour. You can ask for another after {} UTC.",
@@ -282,27 +282,27 @@ async fn send(
             ),
             Some(typed),
         ),
-        Sent::InFlight => view.refuse(
+        CodeSent::InFlight => view.refuse(
             StatusCode::CONFLICT,
             "A code is already on its way. Wait for it, or try again in a minute.",
             Some(typed),
         ),
-        Sent::InvalidNumber(reason) => view.refuse(
+        CodeSent::InvalidNumber(reason) => view.refuse(
             StatusCode::BAD_REQUEST,
             &format!("That number cannot be used: {reason}."),
             Some(typed),
         ),
-        Sent::NotSent { permanent: true } => view.refuse(
+        CodeSent::Refused { permanent: true } => view.refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "The code could not be delivered to that number: it was refused. Check the number; if it is right, tell your admin.",
             Some(typed),
         ),
-        Sent::NotSent { permanent: false } => view.refuse(
+        CodeSent::Refused { permanent: false } => view.refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "The code could not be sent, or not confirmed as sent: no channel delivered it. Try again in a few minutes, or tell your admin.",
             Some(typed),
         ),
-        Sent::NoUser => layout::not_found(),
+        CodeSent::NoUser => layout::not_found(),
     })
 }
 
