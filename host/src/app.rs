@@ -77,10 +77,10 @@ pub async fn prepare_reloadable(
     config.check_can_serve()?;
     warn_about_unsafe_settings(&config);
     let store = connect_and_migrate(&config).await?;
-    let shared = SharedConfig::new(config);
-    let config = shared.get();
     let metrics = Arc::new(Metrics::new());
     let registry = load_plugins(&config, &store, &metrics).await?;
+    let Config { startup, live } = config;
+    let shared = SharedConfig::new(live);
 
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -89,18 +89,30 @@ pub async fn prepare_reloadable(
         registry.clone(),
         metrics.clone(),
         shared.clone(),
+        &startup,
     )?;
-    let workers = Workers::new(deliverer, shared.clone(), tasks.clone());
+    let workers = Workers::new(
+        deliverer,
+        shared.clone(),
+        tasks.clone(),
+        startup.delivery_workers,
+    );
     let state = Arc::new(AppState::new(
         shared.clone(),
         store.clone(),
         metrics.clone(),
         workers.clone(),
     ));
-    let poller = Poller::new(store.clone(), shared.clone(), metrics, workers.clone())
-        .context("schedule poller")?;
+    let poller = Poller::new(
+        store.clone(),
+        shared.clone(),
+        metrics,
+        workers.clone(),
+        startup.fetch_timeout.0,
+    )
+    .context("schedule poller")?;
     // Bound before any loop starts: a port in use fails start-up with nothing to stop.
-    let server = Server::bind(state.clone()).await?;
+    let server = Server::bind(state.clone(), startup.port).await?;
 
     tasks.spawn(PluginWatcher::start(registry.clone()).run(stop.clone()));
     tasks.spawn(workers.clone().poll(stop.clone()));
@@ -112,7 +124,7 @@ pub async fn prepare_reloadable(
     ));
     tasks.spawn(poller.run(stop.clone()));
     if let Some(source) = source {
-        tasks.spawn(Reloader::start(source, shared, registry).run(stop.clone()));
+        tasks.spawn(Reloader::start(source, startup, shared, registry).run(stop.clone()));
     }
     tracing::info!(
         addr = %server.local_addr()?,
@@ -186,9 +198,9 @@ async fn load_plugins(
 
 /// Waits for the database (bounded by `db.connect_timeout_secs`) and applies migrations.
 pub async fn connect_and_migrate(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::new(&config.db).context("db")?;
+    let store = Store::new(&config.startup.db).context("db")?;
     store
-        .wait_until_reachable(Duration::from_secs(config.db.connect_timeout_secs))
+        .wait_until_reachable(Duration::from_secs(config.startup.db.connect_timeout_secs))
         .await
         .context("cannot reach PostgreSQL (check db.url or db.addr/db.port/db.user/db.dbname)")?;
     let applied = migrations::migrate(&store)

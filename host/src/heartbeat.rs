@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, SharedConfig};
+use crate::config::{LiveConfig, SharedConfig};
 use crate::delivery::Workers;
 use crate::store::integrations::Integration;
 use crate::store::notifications::NewNotification;
@@ -36,7 +36,7 @@ fn message(integration: &Integration, event: Event) -> String {
 /// Queues the announcement for every `heartbeat.notify` recipient.
 pub async fn announce(
     store: &Store,
-    config: &Config,
+    config: &LiveConfig,
     workers: &Workers,
     integration: &Integration,
     event: Event,

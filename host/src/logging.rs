@@ -10,10 +10,10 @@ use crate::config::Config;
 
 /// For `serve`: JSON lines at `app.log_level` (`debug` when `debug = true`).
 pub fn init_server(config: &Config) -> anyhow::Result<()> {
-    let level = if config.debug {
+    let level = if config.startup.debug {
         "debug"
     } else {
-        config.app.log_level.as_str()
+        config.startup.log_level.as_str()
     };
     let filter = EnvFilter::try_new(format!("{level},hyper=info,tokio_postgres=info"))
         .context("app.log_level")?;
@@ -22,7 +22,7 @@ pub fn init_server(config: &Config) -> anyhow::Result<()> {
         .flatten_event(true)
         .with_current_span(false)
         .with_env_filter(filter);
-    let path = config.app.log_path.trim();
+    let path = config.startup.log_path.trim();
     let result = if path.is_empty() {
         builder.with_writer(std::io::stdout).try_init()
     } else {

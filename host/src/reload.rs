@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::config::{changed_sections, ConfigSource, SharedConfig, StartupConfig};
+use crate::config::{changed_sections, Config, ConfigSource, SharedConfig, StartupConfig};
 use crate::folder_watch::{watch_folder, FolderWatch};
 use crate::plugins::PluginRegistry;
 
@@ -39,8 +39,10 @@ pub struct Reloader {
 impl Reloader {
     /// Listens for SIGHUP and watches the file at once, so a signal or an edit right
     /// after start-up is not missed (and SIGHUP no longer ends the process).
+    /// `startup`: what the server started with; a reload never changes it.
     pub fn start(
         source: ConfigSource,
+        startup: StartupConfig,
         shared: SharedConfig,
         registry: Arc<PluginRegistry>,
     ) -> Self {
@@ -56,7 +58,6 @@ impl Reloader {
             .file
             .as_deref()
             .and_then(|file| watch_file(file, file_events));
-        let startup = StartupConfig::of(&shared.get());
         Reloader {
             source,
             startup,
@@ -70,16 +71,20 @@ impl Reloader {
 
     /// Reads the configuration again; on success it is live when this returns.
     pub async fn reload(&self) -> Result<Reloaded, String> {
-        let mut new = self.source.load().map_err(|err| err.to_string())?;
+        let read = self.source.load().map_err(|err| err.to_string())?;
         let old = self.shared.get();
-        let needs_restart = self.startup.changed_in(&StartupConfig::of(&new));
-        self.startup.restore(&mut new);
+        let needs_restart = self.startup.changed_in(&read.startup);
         // The rules that span keys (a lease longer than the plugin timeout, say) must
-        // hold for what will run: new live keys with the running start-up ones.
-        let new = new
+        // hold for what will run: the new live keys with the running start-up ones.
+        let merged = Config {
+            startup: self.startup.clone(),
+            live: read.live,
+        };
+        let merged = merged
             .validated()
             .map_err(|err| format!("{err} (with the start-up keys the server runs with)"))?;
-        new.check_can_serve().map_err(|err| err.to_string())?;
+        merged.check_can_serve().map_err(|err| err.to_string())?;
+        let new = merged.live;
         let applied = changed_sections(&old, &new);
         // Plugins first: by the time routes and tokens change, the plugin maps they
         // rely on are live.

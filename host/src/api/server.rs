@@ -19,6 +19,7 @@ use super::response::{ApiError, HttpResponse};
 use super::router;
 use super::state::AppState;
 use super::throttle::ClientAddr;
+use crate::config::ListenAddr;
 
 /// How long a client may take to send a request's headers, or stay idle between requests.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,8 +33,8 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn bind(state: Arc<AppState>) -> anyhow::Result<Server> {
-        let addr = state.config().app.port.0;
+    pub async fn bind(state: Arc<AppState>, port: ListenAddr) -> anyhow::Result<Server> {
+        let addr = port.0;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("app.port: cannot listen on {addr}"))?;

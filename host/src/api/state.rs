@@ -4,7 +4,7 @@ use hyper::header::HOST;
 use hyper::HeaderMap;
 use uuid::Uuid;
 
-use crate::config::{Config, SharedConfig};
+use crate::config::{LiveConfig, SharedConfig};
 use crate::delivery::{RoundResult, Workers};
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
@@ -38,7 +38,7 @@ impl AppState {
     }
 
     /// The configuration now (it may be reloaded while the server runs).
-    pub fn config(&self) -> Arc<Config> {
+    pub fn config(&self) -> Arc<LiveConfig> {
         self.config.get()
     }
 

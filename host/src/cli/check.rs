@@ -90,7 +90,7 @@ pub async fn run(source: &ConfigSource) -> anyhow::Result<bool> {
 }
 
 async fn check_database(config: &Config, report: &mut Report) {
-    let store = match Store::new(&config.db) {
+    let store = match Store::new(&config.startup.db) {
         Ok(store) => store,
         Err(err) => return report.fail("database", err),
     };
@@ -111,7 +111,7 @@ async fn check_database(config: &Config, report: &mut Report) {
 }
 
 async fn check_plugins(config: &Config, report: &mut Report) {
-    let cache_dir = config.app.plugin_cache_dir.trim();
+    let cache_dir = config.startup.plugin_cache_dir.trim();
     if cache_dir.is_empty() {
         report.ok("plugin cache", "off (app.plugin_cache_dir is blank)");
     } else {
@@ -212,7 +212,7 @@ async fn check_schedules(config: &Config, report: &mut Report) {
     if schedules.is_empty() {
         return;
     }
-    let client = match emu_oncall::http_client::client(config.schedules.fetch_timeout.0.min(WAIT)) {
+    let client = match emu_oncall::http_client::client(config.startup.fetch_timeout.0.min(WAIT)) {
         Ok(client) => client,
         Err(err) => return report.fail("schedules", err),
     };
@@ -268,12 +268,12 @@ async fn check_schedules(config: &Config, report: &mut Report) {
 
 async fn check_incident_details(config: &Config, report: &mut Report) {
     let oncall = &config.grafana.oncall;
-    if !oncall.incident_details {
+    if !config.startup.incident_details {
         return;
     }
     let api = match emu_oncall::incidents::OnCallApi::new(
         &oncall.url,
-        &oncall.header_token,
+        &config.startup.oncall_header_token,
         WAIT,
         config.limits.max_response_bytes,
     ) {

@@ -90,14 +90,16 @@ pub fn load(
         set_path(&mut tree, &path, toml::Value::String(value.clone()))
             .map_err(|message| ConfigError::invalid(key, message))?;
     }
+    let split = super::startup::split_tree(tree);
     let config: Config =
-        serde_path_to_error::deserialize(toml::Value::Table(tree)).map_err(|err| {
-            let key = err.path().to_string();
+        serde_path_to_error::deserialize(toml::Value::Table(split)).map_err(|err| {
+            let path = err.path().to_string();
+            let key = super::startup::file_key(&path);
             ConfigError::Invalid {
-                key: if key == "." {
+                key: if key == "." || key == "live" || key == "startup" {
                     "(top level)".to_owned()
                 } else {
-                    key
+                    key.to_owned()
                 },
                 message: err.into_inner().to_string(),
             }

@@ -20,17 +20,39 @@ pub use listen::ListenAddr;
 pub use shared::{ConfigSource, SharedConfig};
 pub use startup::{changed_sections, StartupConfig};
 
+/// The whole configuration: the keys read once at start-up, and the rest, which a
+/// reload may replace. The file's layout is unchanged (`app.port` sits in `[app]`);
+/// `load` sorts each key into its part. Field access reaches the live part directly
+/// (`config.app.hostname`); start-up keys are `config.startup.*`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Verbose logs (`debug` level) regardless of `app.log_level`.
-    #[serde(deserialize_with = "lenient::from_str_or_native")]
-    pub debug: bool,
+    pub startup: StartupConfig,
+    pub live: LiveConfig,
+}
+
+impl std::ops::Deref for Config {
+    type Target = LiveConfig;
+
+    fn deref(&self) -> &LiveConfig {
+        &self.live
+    }
+}
+
+impl std::ops::DerefMut for Config {
+    fn deref_mut(&mut self) -> &mut LiveConfig {
+        &mut self.live
+    }
+}
+
+/// What a reload may change: every key but the start-up ones. The running server
+/// reads it through [`SharedConfig`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
     pub app: AppConfig,
     pub grafana: GrafanaConfig,
-    pub db: DbConfig,
     pub limits: LimitsConfig,
-    pub sandbox: SandboxConfig,
     pub delivery: DeliveryConfig,
     pub heartbeat: HeartbeatConfig,
     /// How schedules (`grafana.oncall.schedules`) are polled.
@@ -48,7 +70,6 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppConfig {
-    pub port: ListenAddr,
     /// Public base URL reported in `/api/v1/info/` and in heartbeat links. When blank,
     /// it is taken from each request's `Host` header.
     pub hostname: String,
@@ -56,9 +77,6 @@ pub struct AppConfig {
     /// (which the engine must reach for heartbeats): the base of the "Verify in Cloud"
     /// and heartbeat links OnCall shows. Blank: the same as `hostname`.
     pub public_url: String,
-    pub log_level: String,
-    /// JSON lines are appended to this file; stdout when blank.
-    pub log_path: String,
     pub version: String,
     /// Tokens the engine may present; several allow rotation.
     #[serde(deserialize_with = "lenient::string_list")]
@@ -73,11 +91,6 @@ pub struct AppConfig {
     pub admin_token: String,
     /// When set, `/metrics` answers only a scrape that presents it (`Bearer <token>`).
     pub metrics_token: String,
-    /// Where notifier plugins (`*.wasm`) are loaded from, watched for changes.
-    pub plugins_dir: String,
-    /// Where compiled plugins are cached so a restart does not recompile; blank: none.
-    /// Used only when owned by the server's user and writable by nobody else.
-    pub plugin_cache_dir: String,
     /// Largest request body accepted, in bytes.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub max_body_bytes: usize,
@@ -88,44 +101,18 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
-            port: ListenAddr::default(),
             hostname: String::new(),
             public_url: String::new(),
-            log_level: "info".to_owned(),
-            log_path: String::new(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             auth_token: Vec::new(),
             allow_any_token: false,
             allow_weak_tokens: false,
             admin_token: String::new(),
             metrics_token: String::new(),
-            plugins_dir: "plugins".to_owned(),
-            plugin_cache_dir: default_plugin_cache_dir(),
             max_body_bytes: 256 * 1024,
             body_timeout: ConfigDuration::secs(15),
         }
     }
-}
-
-/// `$XDG_CACHE_HOME/emu-oncall/plugins`, else `$HOME/.cache/emu-oncall/plugins`: a
-/// directory of the server's own user, never a shared one such as `/tmp`. Blank (no
-/// cache) when neither variable is set.
-fn default_plugin_cache_dir() -> String {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|dir| !dir.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|dir| !dir.is_empty())
-                .map(|home| std::path::PathBuf::from(home).join(".cache"))
-        });
-    base.map(|base| {
-        base.join("emu-oncall")
-            .join("plugins")
-            .display()
-            .to_string()
-    })
-    .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -136,31 +123,11 @@ pub struct GrafanaConfig {
     pub oncall: OnCallConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OnCallConfig {
     pub url: String,
-    pub header_token: String,
-    #[serde(deserialize_with = "lenient::from_str_or_native")]
-    pub incident_details: bool,
-    /// Limit for one incident-details lookup (it never delays the engine's answer).
-    pub details_timeout: ConfigDuration,
-    /// How long a read of the newest alert groups serves later lookups.
-    pub details_cache: ConfigDuration,
     pub schedules: BTreeMap<String, ScheduleConfig>,
-}
-
-impl Default for OnCallConfig {
-    fn default() -> Self {
-        OnCallConfig {
-            url: String::new(),
-            header_token: String::new(),
-            incident_details: false,
-            details_timeout: ConfigDuration::secs(2),
-            details_cache: ConfigDuration::secs(10),
-            schedules: BTreeMap::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -273,9 +240,6 @@ pub struct DeliveryConfig {
     pub lease: ConfigDuration,
     /// How often each replica looks for due notifications.
     pub poll_interval: ConfigDuration,
-    /// Delivery rounds one replica runs at once.
-    #[serde(deserialize_with = "lenient::from_str_or_native")]
-    pub workers: u32,
     /// On SIGTERM, how long rounds in hand may take to finish before they are released.
     pub shutdown_grace: ConfigDuration,
 }
@@ -290,7 +254,6 @@ impl Default for DeliveryConfig {
             retry_max: ConfigDuration::secs(300),
             lease: ConfigDuration::secs(60),
             poll_interval: ConfigDuration::secs(1),
-            workers: 16,
             shutdown_grace: ConfigDuration::secs(10),
         }
     }
@@ -301,18 +264,12 @@ impl Default for DeliveryConfig {
 pub struct SchedulePolling {
     /// How often each schedule's export is fetched (by one replica).
     pub poll_interval: ConfigDuration,
-    /// Limit for one fetch.
-    pub fetch_timeout: ConfigDuration,
-    /// Limit for one POST to a `callback` schedule's `callback_url`.
-    pub callback_timeout: ConfigDuration,
 }
 
 impl Default for SchedulePolling {
     fn default() -> Self {
         SchedulePolling {
             poll_interval: ConfigDuration::secs(60),
-            fetch_timeout: ConfigDuration::secs(10),
-            callback_timeout: ConfigDuration::secs(10),
         }
     }
 }
@@ -402,14 +359,15 @@ impl Config {
                 "(set)"
             }
         };
-        let db = if self.db.url.trim().is_empty() {
+        let db = &self.startup.db;
+        let db = if db.url.trim().is_empty() {
             format!(
                 "{}@{}:{}/{} (password {})",
-                self.db.user,
-                self.db.addr,
-                self.db.port,
-                self.db.dbname,
-                set(&self.db.password)
+                db.user,
+                db.addr,
+                db.port,
+                db.dbname,
+                set(&db.password)
             )
         } else {
             "db.url (set)".to_owned()
@@ -428,8 +386,8 @@ impl Config {
             "app.port = {}\napp.hostname = {base}\napp.public_url = {pages}\napp.log_level = {}\napp.auth_token = {} token(s){}\n\
              app.admin_token = {}\napp.metrics_token = {}\ndb = {db}\nlimits = {} SMS, {} calls per user per day\n\
              plugins configured = {}\nschedules configured = {}",
-            self.app.port,
-            self.app.log_level,
+            self.startup.port,
+            self.startup.log_level,
             self.app.auth_token.len(),
             if self.app.allow_any_token { " (any token accepted!)" } else { "" },
             set(&self.app.admin_token),

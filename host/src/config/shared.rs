@@ -7,29 +7,24 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::{load, Config, ConfigError, Overrides};
+use super::{load, Config, ConfigError, LiveConfig, Overrides};
 
 #[derive(Clone)]
-pub struct SharedConfig(Arc<ArcSwap<Config>>);
+pub struct SharedConfig(Arc<ArcSwap<LiveConfig>>);
 
 impl SharedConfig {
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: LiveConfig) -> Self {
         SharedConfig(Arc::new(ArcSwap::from_pointee(config)))
     }
 
-    /// The configuration now.
-    pub fn get(&self) -> Arc<Config> {
+    /// The configuration now. Start-up keys are not in it: they are
+    /// [`super::StartupConfig`], given to each part when it is built.
+    pub fn get(&self) -> Arc<LiveConfig> {
         self.0.load_full()
     }
 
-    pub fn replace(&self, config: Config) {
+    pub fn replace(&self, config: LiveConfig) {
         self.0.store(Arc::new(config));
-    }
-}
-
-impl From<Config> for SharedConfig {
-    fn from(config: Config) -> Self {
-        SharedConfig::new(config)
     }
 }
 

@@ -16,13 +16,13 @@ impl Config {
     pub(crate) fn validated(mut self) -> Result<Config, ConfigError> {
         self.app.hostname = base_url_of_link_size("app.hostname", &self.app.hostname)?;
         self.app.public_url = base_url_of_link_size("app.public_url", &self.app.public_url)?;
-        self.app.log_level = self.app.log_level.trim().to_ascii_lowercase();
-        if !LOG_LEVELS.contains(&self.app.log_level.as_str()) {
+        self.startup.log_level = self.startup.log_level.trim().to_ascii_lowercase();
+        if !LOG_LEVELS.contains(&self.startup.log_level.as_str()) {
             return Err(ConfigError::invalid(
                 "app.log_level",
                 format!(
                     "{:?} is not a level; use one of {}",
-                    self.app.log_level,
+                    self.startup.log_level,
                     LOG_LEVELS.join(", ")
                 ),
             ));
@@ -47,17 +47,17 @@ impl Config {
                 "must be 1024 to 1073741824",
             ));
         }
-        if self.db.pool_size == 0 {
+        let db = &self.startup.db;
+        if db.pool_size == 0 {
             return Err(ConfigError::invalid("db.pool_size", "must be at least 1"));
         }
-        if !self.db.url.trim().is_empty() {
-            self.db
-                .url
+        if !db.url.trim().is_empty() {
+            db.url
                 .trim()
                 .parse::<tokio_postgres::Config>()
                 .map_err(|err| ConfigError::invalid("db.url", err.to_string()))?;
         }
-        let sandbox = &self.sandbox;
+        let sandbox = &self.startup.sandbox;
         for (key, value, low, high) in [
             ("sandbox.timeout_ms", sandbox.timeout_ms, 10, 600_000),
             ("sandbox.cpu_ms", sandbox.cpu_ms, 10, 600_000),
@@ -82,7 +82,7 @@ impl Config {
             ),
             (
                 "delivery.workers",
-                u64::from(self.delivery.workers),
+                u64::from(self.startup.delivery_workers),
                 1,
                 1_000,
             ),
@@ -152,7 +152,8 @@ impl Config {
                 ));
             }
         }
-        if delivery.lease.0 <= std::time::Duration::from_millis(self.sandbox.timeout_ms) {
+        let plugin_timeout = std::time::Duration::from_millis(sandbox.timeout_ms);
+        if delivery.lease.0 <= plugin_timeout {
             return Err(ConfigError::invalid(
                 "delivery.lease",
                 "must be longer than sandbox.timeout_ms, or a slow plugin call loses its lease",
@@ -164,7 +165,7 @@ impl Config {
             .schedules
             .values()
             .any(|schedule| schedule.transport == ScheduleTransport::Callback);
-        if uses_callbacks && delivery.lease.0 <= self.schedules.callback_timeout.0 {
+        if uses_callbacks && delivery.lease.0 <= self.startup.callback_timeout.0 {
             return Err(ConfigError::invalid(
                 "delivery.lease",
                 "must be longer than schedules.callback_timeout, or a slow callback loses its lease",
@@ -172,11 +173,8 @@ impl Config {
         }
         // The details lookup runs between the claim and the first plugin call, which
         // does not renew the lease.
-        let oncall = &self.grafana.oncall;
-        if oncall.incident_details
-            && delivery.lease.0
-                <= std::time::Duration::from_millis(self.sandbox.timeout_ms)
-                    + oncall.details_timeout.0
+        if self.startup.incident_details
+            && delivery.lease.0 <= plugin_timeout + self.startup.details_timeout.0
         {
             return Err(ConfigError::invalid(
                 "delivery.lease",
@@ -234,15 +232,14 @@ impl Config {
                 ));
             }
         }
-        let oncall = &self.grafana.oncall;
-        if oncall.incident_details {
-            if oncall.url.is_empty() {
+        if self.startup.incident_details {
+            if self.grafana.oncall.url.is_empty() {
                 return Err(ConfigError::invalid(
                     "grafana.oncall.url",
                     "is required when grafana.oncall.incident_details = true",
                 ));
             }
-            if oncall.header_token.trim().is_empty() {
+            if self.startup.oncall_header_token.trim().is_empty() {
                 return Err(ConfigError::invalid(
                     "grafana.oncall.header_token",
                     "is required when grafana.oncall.incident_details = true (an OnCall API token)",

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::LiveConfig;
 use crate::model::Channel;
 use crate::model::{AttemptOutcome, Failure, FailureKind, Receipt};
 use crate::store::notifications::Notification;
@@ -50,7 +50,7 @@ impl<'a> Callback<'a> {
     }
 
     /// Where it goes now; an error when the schedule or its URL has left the config.
-    pub fn url<'c>(&self, config: &'c Config) -> Result<&'c str, String> {
+    pub fn url<'c>(&self, config: &'c LiveConfig) -> Result<&'c str, String> {
         let schedule = config
             .grafana
             .oncall

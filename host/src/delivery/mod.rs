@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::config::{Config, RouteMode, SharedConfig};
+use crate::config::{LiveConfig, RouteMode, SharedConfig, StartupConfig};
 use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
 use crate::model::phone::mask_in_text;
@@ -62,6 +62,9 @@ pub struct Deliverer {
     http: reqwest::Client,
     /// Set when `grafana.oncall.incident_details` is on.
     details: Option<Arc<IncidentDetails>>,
+    /// `sandbox.timeout_ms` and `schedules.callback_timeout`, read at start-up.
+    plugin_timeout: Duration,
+    callback_timeout: Duration,
 }
 
 /// Who made an attempt, as recorded with it.
@@ -76,11 +79,13 @@ impl Deliverer {
         registry: Arc<PluginRegistry>,
         metrics: Arc<Metrics>,
         config: SharedConfig,
+        startup: &StartupConfig,
     ) -> anyhow::Result<Self> {
         let current = config.get();
-        let http = crate::http_client::client(current.schedules.callback_timeout.0)?;
+        let http = crate::http_client::client(startup.callback_timeout.0)?;
         let details = IncidentDetails::from_config(
-            &current.grafana.oncall,
+            startup,
+            &current.grafana.oncall.url,
             current.limits.max_response_bytes,
         )?
         .map(Arc::new);
@@ -98,10 +103,12 @@ impl Deliverer {
             owner: Arc::from(owner),
             http,
             details,
+            plugin_timeout: Duration::from_millis(startup.sandbox.timeout_ms),
+            callback_timeout: startup.callback_timeout.0,
         })
     }
 
-    fn config(&self) -> Arc<Config> {
+    fn config(&self) -> Arc<LiveConfig> {
         self.config.get()
     }
 
@@ -255,11 +262,8 @@ impl Deliverer {
             }
         };
         // As for a plugin call: the POST runs inside a lease that is still ours.
-        let fresh = claim.leased_at.elapsed()
-            < self
-                .lease()
-                .saturating_sub(config.schedules.callback_timeout.0)
-                / 2;
+        let fresh =
+            claim.leased_at.elapsed() < self.lease().saturating_sub(self.callback_timeout) / 2;
         if !fresh && !self.renew(claim).await? {
             return Ok(RoundResult::Waiting("lease lost".to_owned()));
         }
@@ -383,7 +387,7 @@ impl Deliverer {
             Some(Ok(slot)) => slot,
         };
         let lease = self.lease();
-        let timeout = Duration::from_millis(self.config().sandbox.timeout_ms);
+        let timeout = self.plugin_timeout;
         // Fresh enough: what is left of it still covers the call with half the spare.
         let fresh = claim.leased_at.elapsed() < lease.saturating_sub(timeout) / 2;
         if (renew || !fresh) && !self.renew(claim).await? {

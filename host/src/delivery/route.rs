@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{Config, RouteMode};
+use crate::config::{LiveConfig, RouteMode};
 use crate::model::Channel;
 use crate::plugins::{LoadedPlugin, PluginRegistry};
 use crate::store::users::User;
@@ -58,7 +58,7 @@ fn named(registry: &PluginRegistry, names: &[String], channel: Channel, mode: Ro
 /// `routes.<channel>`, else none (`None`: every loaded plugin serving the channel).
 /// A blank override or a route with no plugins does not count.
 pub fn named_route(
-    config: &Config,
+    config: &LiveConfig,
     channel: Channel,
     user: Option<&User>,
 ) -> Option<(Vec<String>, RouteMode)> {
@@ -86,7 +86,7 @@ pub fn named_route(
 /// The plan for `channel` and `user`: the named route's loaded plugins, else every
 /// plugin serving the channel.
 pub fn plan(
-    config: &Config,
+    config: &LiveConfig,
     registry: &PluginRegistry,
     channel: Channel,
     user: Option<&User>,
@@ -124,8 +124,8 @@ mod tests {
         }
     }
 
-    fn config_routing_sms(plugins: &[&str], mode: RouteMode) -> Config {
-        let mut config = Config::default();
+    fn config_routing_sms(plugins: &[&str], mode: RouteMode) -> LiveConfig {
+        let mut config = LiveConfig::default();
         config.routes.insert(
             "sms".to_owned(),
             RouteConfig {
@@ -169,7 +169,10 @@ mod tests {
 
     #[test]
     fn no_route_or_an_empty_one_means_every_serving_plugin() {
-        assert_eq!(named_route(&Config::default(), Channel::Sms, None), None);
+        assert_eq!(
+            named_route(&LiveConfig::default(), Channel::Sms, None),
+            None
+        );
         let empty = config_routing_sms(&[], RouteMode::Failover);
         assert_eq!(named_route(&empty, Channel::Sms, None), None);
         // A route for another channel says nothing about this one.

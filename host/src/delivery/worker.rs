@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::{Deliverer, RoundResult};
-use crate::config::{Config, SharedConfig};
+use crate::config::{LiveConfig, SharedConfig};
 use crate::store::StoreError;
 
 pub struct Workers {
@@ -27,13 +27,19 @@ pub struct Workers {
 }
 
 impl Workers {
-    fn config(&self) -> Arc<Config> {
+    fn config(&self) -> Arc<LiveConfig> {
         self.config.get()
     }
 
     /// The workers; nothing runs until [`Workers::poll`] is started.
-    pub fn new(deliverer: Deliverer, config: SharedConfig, tasks: TaskTracker) -> Arc<Workers> {
-        let rounds = Arc::new(Semaphore::new(config.get().delivery.workers as usize));
+    /// `workers`: `delivery.workers`, the rounds this replica runs at once.
+    pub fn new(
+        deliverer: Deliverer,
+        config: SharedConfig,
+        tasks: TaskTracker,
+        workers: u32,
+    ) -> Arc<Workers> {
+        let rounds = Arc::new(Semaphore::new(workers as usize));
         Arc::new(Workers {
             deliverer,
             config,

@@ -14,7 +14,7 @@ pub use api::{ApiAlertGroup, ApiError, OnCallApi};
 pub use matching::{find, AlertGroupDetails};
 pub use mention::{mention, Mention};
 
-use crate::config::OnCallConfig;
+use crate::config::StartupConfig;
 
 /// A lookup that misses in a snapshot at least this old fetches again: the group may
 /// have started since.
@@ -37,22 +37,23 @@ pub struct IncidentDetails {
 impl IncidentDetails {
     /// `None` when incident details are off.
     pub fn from_config(
-        config: &OnCallConfig,
+        startup: &StartupConfig,
+        oncall_url: &str,
         max_response_bytes: usize,
     ) -> Result<Option<Self>, ApiError> {
-        if !config.incident_details {
+        if !startup.incident_details {
             return Ok(None);
         }
-        let timeout = config.details_timeout.0;
+        let timeout = startup.details_timeout.0;
         Ok(Some(IncidentDetails {
             api: OnCallApi::new(
-                &config.url,
-                &config.header_token,
+                oncall_url,
+                &startup.oncall_header_token,
                 timeout,
                 max_response_bytes,
             )?,
             timeout,
-            fresh_for: config.details_cache.0,
+            fresh_for: startup.details_cache.0,
             snapshot: tokio::sync::Mutex::new(None),
         }))
     }

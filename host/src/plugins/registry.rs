@@ -103,7 +103,7 @@ impl PluginRegistry {
         metrics: Arc<Metrics>,
         cache_key: Option<Vec<u8>>,
     ) -> anyhow::Result<Self> {
-        let cache_dir = config.app.plugin_cache_dir.trim();
+        let cache_dir = config.startup.plugin_cache_dir.trim();
         let cache = match cache_key {
             Some(key) if !cache_dir.is_empty() => {
                 match ArtifactCache::open(std::path::Path::new(cache_dir), key) {
@@ -117,8 +117,8 @@ impl PluginRegistry {
             _ => None,
         };
         Ok(PluginRegistry {
-            engine: PluginEngine::new(&config.sandbox)?,
-            plugins_dir: PathBuf::from(config.app.plugins_dir.trim()),
+            engine: PluginEngine::new(&config.startup.sandbox)?,
+            plugins_dir: PathBuf::from(config.startup.plugins_dir.trim()),
             cache,
             tables: Mutex::new(Arc::new(config.plugin.clone())),
             live: ArcSwap::from_pointee(LiveSet::new()),

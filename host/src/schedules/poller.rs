@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::fetch::{self, Fetched};
 use super::shift::{ShiftChange, ShiftEvent};
 use super::{occurrences, on_call_at, parse, Occurrence};
-use crate::config::{Config, ScheduleConfig, ScheduleTransport, SharedConfig};
+use crate::config::{LiveConfig, ScheduleConfig, ScheduleTransport, SharedConfig};
 use crate::delivery::Workers;
 use crate::metrics::Metrics;
 use crate::model::Channel;
@@ -32,7 +32,7 @@ pub struct Poller {
 }
 
 /// The export URL: absolute, or relative to `grafana.oncall.url`.
-pub fn export_url(config: &Config, schedule: &ScheduleConfig) -> String {
+pub fn export_url(config: &LiveConfig, schedule: &ScheduleConfig) -> String {
     let url = schedule.ical_url.trim();
     if url.starts_with("http://")
         || url.starts_with("https://")
@@ -92,7 +92,7 @@ fn ended(shifts: &[Occurrence], person: &str, now: DateTime<Utc>) -> DateTime<Ut
 }
 
 impl Poller {
-    fn config(&self) -> Arc<Config> {
+    fn config(&self) -> Arc<LiveConfig> {
         self.config.get()
     }
 
@@ -101,8 +101,9 @@ impl Poller {
         config: SharedConfig,
         metrics: Arc<Metrics>,
         workers: Arc<Workers>,
+        fetch_timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let client = crate::http_client::client(config.get().schedules.fetch_timeout.0)?;
+        let client = crate::http_client::client(fetch_timeout)?;
         let owner = format!("{}-{}", std::process::id(), crate::ids::short_random());
         Ok(Poller {
             store,

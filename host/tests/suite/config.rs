@@ -33,8 +33,8 @@ fn error_text(result: Result<Config, ConfigError>) -> String {
 #[test]
 fn defaults_match_the_original() {
     let config = load(None, env(&[]), &Overrides::default()).unwrap();
-    assert_eq!(config.app.port.to_string(), "0.0.0.0:8880");
-    assert_eq!(config.app.log_level, "info");
+    assert_eq!(config.startup.port.to_string(), "0.0.0.0:8880");
+    assert_eq!(config.startup.log_level, "info");
     assert_eq!(config.limits.sms_per_day, 200);
     assert_eq!(config.limits.calls_per_day, 200);
     assert!(config.app.auth_token.is_empty());
@@ -80,15 +80,22 @@ fn layers_apply_in_order_file_env_flags() {
         ..Overrides::default()
     };
     let config = load(Some(file.path()), vars, &overrides).unwrap();
-    assert!(config.debug);
-    assert_eq!(config.app.port.to_string(), "[::]:7000", "flag beats file");
+    assert!(config.startup.debug);
+    assert_eq!(
+        config.startup.port.to_string(),
+        "[::]:7000",
+        "flag beats file"
+    );
     assert_eq!(
         config.app.hostname, "https://from-env.example.com/base/",
         "env beats file, slash added"
     );
-    assert_eq!(config.app.log_level, "debug", "flag beats env");
-    assert_eq!(config.db.port, 6543, "env string parsed as a number");
-    assert_eq!(config.db.dbname, "from_file");
+    assert_eq!(config.startup.log_level, "debug", "flag beats env");
+    assert_eq!(
+        config.startup.db.port, 6543,
+        "env string parsed as a number"
+    );
+    assert_eq!(config.startup.db.dbname, "from_file");
     assert_eq!(
         config.app.auth_token,
         vec!["file-token-0123456789abcdef".to_owned()]
@@ -110,7 +117,7 @@ fn every_port_form_of_the_original_is_accepted() {
         ("\"[::]:8880\"", "[::]:8880"),
     ] {
         let config = load_text(&format!("[app]\nport = {value}"), &[]).unwrap();
-        assert_eq!(config.app.port.to_string(), expected, "{value}");
+        assert_eq!(config.startup.port.to_string(), expected, "{value}");
     }
 }
 
@@ -271,7 +278,7 @@ fn callback_urls_and_incident_details_need_what_they_use() {
     )
     .unwrap();
     assert_eq!(
-        config.grafana.oncall.details_timeout.0,
+        config.startup.details_timeout.0,
         std::time::Duration::from_millis(500)
     );
 }

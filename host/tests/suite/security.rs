@@ -390,8 +390,9 @@ async fn a_reload_is_checked_with_the_start_up_keys_it_keeps() {
     let registry = std::sync::Arc::new(
         emu_oncall::plugins::PluginRegistry::new(&running, metrics, None).expect("plugin engine"),
     );
-    let shared = SharedConfig::new(running);
-    let reloader = emu_oncall::reload::Reloader::start(source, shared.clone(), registry);
+    let shared = SharedConfig::new(running.live.clone());
+    let reloader =
+        emu_oncall::reload::Reloader::start(source, running.startup, shared.clone(), registry);
 
     // Valid on its own (5 s > 2 s), but sandbox.timeout_ms is read only at start-up: the
     // server would go on with 10 s calls under a 5 s lease.
@@ -912,10 +913,12 @@ async fn a_swapped_or_tampered_plugin_artifact_is_recompiled_never_loaded() {
 #[tokio::test]
 async fn a_plugin_load_that_failed_for_now_is_tried_again() {
     let dir = plugins_dir_with(&[("slow.wasm", "test-plugin.wasm")]);
+    // Busy long enough that a start-up slowed by a loaded machine still meets it; the
+    // retries (1, 3, 7, 15 s after) then find it free well within the 30 s bound.
     let busy_until = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        + Duration::from_secs(4);
+        + Duration::from_secs(10);
     let server = start_server(&[
         ("app.plugins_dir", &dir.path().display().to_string()),
         ("app.plugin_cache_dir", ""),
