@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
 use crate::api::{AppState, Server};
@@ -25,6 +25,8 @@ pub struct App {
     server: Server,
     state: Arc<AppState>,
     stop: CancellationToken,
+    /// Cancels `stop` when the app is dropped without running, so its loops end too.
+    _stop_on_drop: DropGuard,
 }
 
 impl App {
@@ -46,6 +48,7 @@ impl App {
             server,
             state,
             stop,
+            _stop_on_drop,
         } = self;
         let serving = server.run(stop.clone());
         tokio::pin!(serving);
@@ -134,6 +137,7 @@ pub async fn prepare_reloadable(
     Ok(App {
         server,
         state,
+        _stop_on_drop: stop.clone().drop_guard(),
         stop,
     })
 }
