@@ -39,10 +39,11 @@ impl App {
         self.server.local_addr()
     }
 
-    /// Serves until `shutdown` completes. Then, in order: no new connections and no
-    /// new claims (the token), open requests finish (bounded), every background task
-    /// and delivery round finishes within `delivery.shutdown_grace`, and what is still
-    /// held is handed back to the other replicas.
+    /// Serves until `shutdown` completes. Then, in order: no new connections; open
+    /// requests finish (bounded), while the polling loop still delivers what they
+    /// accept; then the token stops every loop, every background task and delivery
+    /// round finishes within `delivery.shutdown_grace`, and what is still held is
+    /// handed back to the other replicas.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let App {
             server,
@@ -50,12 +51,14 @@ impl App {
             stop,
             _stop_on_drop,
         } = self;
-        let serving = server.run(stop.clone());
+        // A child of the one token: the listener stops first, the loops once it drained.
+        let stop_http = stop.child_token();
+        let serving = server.run(stop_http.clone());
         tokio::pin!(serving);
         tokio::select! {
             () = &mut serving => {}
             () = shutdown => {
-                stop.cancel();
+                stop_http.cancel();
                 serving.await;
             }
         }
@@ -86,6 +89,8 @@ pub async fn prepare_reloadable(
     let shared = SharedConfig::new(live);
 
     let stop = CancellationToken::new();
+    // From here on, leaving early (an error) stops whatever was started.
+    let stop_on_drop = stop.clone().drop_guard();
     let tasks = TaskTracker::new();
     let deliverer = Deliverer::new(
         store.clone(),
@@ -137,7 +142,7 @@ pub async fn prepare_reloadable(
     Ok(App {
         server,
         state,
-        _stop_on_drop: stop.clone().drop_guard(),
+        _stop_on_drop: stop_on_drop,
         stop,
     })
 }

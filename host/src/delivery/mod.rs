@@ -237,7 +237,11 @@ impl Deliverer {
     async fn alert_group_for(&self, notification: &Notification) -> Option<AlertGroupDetails> {
         match notification.channel {
             Channel::Sms | Channel::Call => {
-                self.details.as_ref()?.lookup(&notification.message).await
+                let base = self.config().grafana.oncall.url.clone();
+                self.details
+                    .as_ref()?
+                    .lookup(&base, &notification.message)
+                    .await
             }
             Channel::Push => message::push_alert_group(message::engine_push(&notification.payload)),
             Channel::Shift | Channel::Test => None,

@@ -96,6 +96,21 @@ impl OnCallApi {
         })
     }
 
+    /// The same client and token against another base URL (a reloaded
+    /// `grafana.oncall.url`).
+    pub fn at(&self, base: &str) -> OnCallApi {
+        OnCallApi {
+            http: self.http.clone(),
+            base: base.to_owned(),
+            token: self.token.clone(),
+            max_bytes: self.max_bytes,
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     async fn first_page<T: serde::de::DeserializeOwned>(
         &self,
         path: &'static str,

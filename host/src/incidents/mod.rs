@@ -21,6 +21,8 @@ use crate::config::StartupConfig;
 const REFETCH_AFTER: Duration = Duration::from_secs(1);
 
 struct Snapshot {
+    /// The `grafana.oncall.url` it was read from: a reload to another URL reads again.
+    base: String,
     fetched: Instant,
     groups: Arc<Vec<ApiAlertGroup>>,
     integrations: Arc<HashMap<String, String>>,
@@ -58,14 +60,16 @@ impl IncidentDetails {
         }))
     }
 
-    async fn fetch(&self) -> Result<Snapshot, ApiError> {
+    async fn fetch(&self, base: &str) -> Result<Snapshot, ApiError> {
+        let api = self.api.at(base);
         let (groups, integrations) =
-            tokio::join!(self.api.recent_alert_groups(), self.api.integration_names());
+            tokio::join!(api.recent_alert_groups(), api.integration_names());
         let integrations = integrations.unwrap_or_else(|err| {
             tracing::warn!(error = %err, "cannot read OnCall integrations; details go without their names");
             HashMap::new()
         });
         Ok(Snapshot {
+            base: base.to_owned(),
             fetched: Instant::now(),
             groups: Arc::new(groups?),
             integrations: Arc::new(integrations),
@@ -74,14 +78,15 @@ impl IncidentDetails {
 
     async fn find_in_snapshot(
         &self,
+        base: &str,
         mention: &Mention,
     ) -> Result<Option<AlertGroupDetails>, ApiError> {
         let mut snapshot = self.snapshot.lock().await;
         let stale = snapshot
             .as_ref()
-            .is_none_or(|s| s.fetched.elapsed() >= self.fresh_for);
+            .is_none_or(|s| s.base != base || s.fetched.elapsed() >= self.fresh_for);
         if stale {
-            *snapshot = Some(self.fetch().await?);
+            *snapshot = Some(self.fetch(base).await?);
         }
         let Some(current) = snapshot.as_ref() else {
             return Ok(None);
@@ -90,7 +95,7 @@ impl IncidentDetails {
             return Ok(Some(found));
         }
         if !stale && current.fetched.elapsed() >= REFETCH_AFTER {
-            let fresh = self.fetch().await?;
+            let fresh = self.fetch(base).await?;
             let found = find(mention, &fresh.groups, &fresh.integrations);
             *snapshot = Some(fresh);
             return Ok(found);
@@ -98,14 +103,15 @@ impl IncidentDetails {
         Ok(None)
     }
 
-    /// The alert group `text` is about, within the configured timeout; `None` (with a
-    /// warning on errors) when it cannot be told.
-    pub async fn lookup(&self, text: &str) -> Option<AlertGroupDetails> {
+    /// The alert group `text` is about, read from the OnCall at `base` (the running
+    /// `grafana.oncall.url`), within the configured timeout; `None` (with a warning on
+    /// errors) when it cannot be told.
+    pub async fn lookup(&self, base: &str, text: &str) -> Option<AlertGroupDetails> {
         let mention = mention(text);
         if mention == Mention::Nothing {
             return None;
         }
-        match tokio::time::timeout(self.timeout, self.find_in_snapshot(&mention)).await {
+        match tokio::time::timeout(self.timeout, self.find_in_snapshot(base, &mention)).await {
             Ok(Ok(Some(found))) => Some(found),
             Ok(Ok(None)) => {
                 tracing::info!(

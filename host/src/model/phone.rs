@@ -9,7 +9,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
-    #[error("a phone number must start with + and the country code, e.g. +4915112345678 (or set users.default_region to take national numbers)")]
+    #[error("a phone number must start with + and the country code, e.g. +4915112345678")]
     NoCountryCode,
     #[error("a phone number may only contain digits, spaces, dots, dashes, slashes and brackets")]
     BadCharacter,
@@ -97,6 +97,28 @@ impl PhoneNumber {
             None | Some("") => Ok(None),
             Some(typed) => PhoneNumber::parse(typed, region).map(Some),
         }
+    }
+
+    /// As [`PhoneNumber::parse`], except that `saved` (the number its owner already
+    /// has), typed again in any spelling (spaces, dashes, `00`), is taken as stored and
+    /// not checked again: a number saved before numbering plans were checked stays
+    /// usable by its owner.
+    pub fn parse_or_saved(
+        input: &str,
+        region: Option<Region>,
+        saved: Option<&PhoneNumber>,
+    ) -> Result<PhoneNumber, PhoneError> {
+        let trimmed = input.trim();
+        let rest = trimmed
+            .strip_prefix('+')
+            .or_else(|| trimmed.strip_prefix("00"));
+        if let (Some(rest), Some(saved)) = (rest, saved) {
+            let digits: String = rest.chars().filter(|ch| !is_separator(*ch)).collect();
+            if saved.0.strip_prefix('+') == Some(digits.as_str()) {
+                return Ok(saved.clone());
+            }
+        }
+        PhoneNumber::parse(input, region)
     }
 
     /// A number this server stored itself. It was checked when it was stored; it is
@@ -306,6 +328,27 @@ mod tests {
             "DEU".parse::<Region>(),
             Err(PhoneError::BadRegion(_))
         ));
+    }
+
+    #[test]
+    fn a_saved_number_typed_again_is_taken_as_stored() {
+        // Saved under the old shape-only rule; no such US area code.
+        let saved = PhoneNumber::from_stored("+15550001111".to_owned());
+        for typed in ["+15550001111", "+1 555 000-1111", "001 555 0001111"] {
+            assert_eq!(
+                PhoneNumber::parse_or_saved(typed, None, Some(&saved)),
+                Ok(saved.clone()),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            PhoneNumber::parse_or_saved("+15550001112", None, Some(&saved)),
+            Err(PhoneError::NotInNumberingPlan)
+        );
+        assert_eq!(
+            PhoneNumber::parse_or_saved("+15550001111", None, None),
+            Err(PhoneError::NotInNumberingPlan)
+        );
     }
 
     #[test]

@@ -138,7 +138,12 @@ impl Poller {
                 {
                     Ok(due) => {
                         for state in due {
-                            self.poll(state).await;
+                            // A stop does not wait for a slow export: the schedule's
+                            // hold runs out and another replica polls it.
+                            tokio::select! {
+                                () = self.poll(state) => {}
+                                () = stop.cancelled() => return,
+                            }
                         }
                     }
                     Err(err) => tracing::debug!(error = %err, "schedule polling skipped"),

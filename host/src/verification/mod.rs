@@ -60,7 +60,8 @@ pub async fn send_code(
     region: Option<Region>,
     channel: CodeChannel,
 ) -> Result<CodeSent, StoreError> {
-    let number = match PhoneNumber::parse(typed_number, region) {
+    let number = match PhoneNumber::parse_or_saved(typed_number, region, user.phone_number.as_ref())
+    {
         Ok(number) => number,
         Err(err) => {
             tracing::info!(user = %user.id, "verification: the number typed is not valid");

@@ -179,7 +179,8 @@ async fn submit_inner(
         "send" => {
             let typed = form.field("phone").unwrap_or_default();
             let region = state.config().users.default_region;
-            let same = PhoneNumber::parse(typed, region).ok() == user.phone_number;
+            let same = PhoneNumber::parse_or_saved(typed, region, user.phone_number.as_ref()).ok()
+                == user.phone_number;
             if !view.unlocked && !same {
                 return Ok(locked());
             }

@@ -729,3 +729,58 @@ async fn numbers_stored_before_this_version_stay_verified() {
     assert!(engine_sees_verified(&server, "old@example.com").await);
     assert!(!engine_sees_verified(&server, "none@example.com").await);
 }
+
+/// A number saved before numbering plans were checked (`+1 555…` has no such area
+/// code) still gets its owner's code: the page takes the saved number as stored, both
+/// from "send to my number" and typed again in another spelling.
+#[tokio::test]
+async fn a_number_saved_before_plan_checks_can_still_be_confirmed() {
+    let (fixture, user) = setup().await;
+    let (db, connection) = tokio_postgres::connect(&fixture.server.db_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.execute(
+        "UPDATE users SET phone_number = '+15550001111' WHERE id = $1",
+        &[&user.id],
+    )
+    .await
+    .unwrap();
+    let user = stored(&fixture.server.store, &user).await;
+    let mut browser = PageClient::new(&fixture.server.base);
+    let csrf = open_page(&mut browser, &user).await.csrf();
+
+    let retyped = browser
+        .post(
+            &format!("/verify/{}", user.link_id),
+            &[
+                ("csrf", &csrf),
+                ("step", "send"),
+                ("phone", "+1 555 000-1111"),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(retyped.status, 200, "{}", retyped.body);
+    assert!(
+        retyped.body.contains("We sent a 6-digit code"),
+        "{}",
+        retyped.body
+    );
+    let code = code_from(&fixture.sink, 1).await;
+    let confirmed = confirm(&mut browser, &user, &csrf, &code).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let saved = stored(&fixture.server.store, &user).await;
+    assert_eq!(
+        saved
+            .phone_number
+            .as_ref()
+            .map(emu_oncall::model::PhoneNumber::e164),
+        Some("+15550001111")
+    );
+    assert!(saved.phone_verified_at.is_some());
+    assert_eq!(
+        fixture.sink.requests()[0].json()["recipient"]["phone_number"],
+        "+15550001111"
+    );
+}
