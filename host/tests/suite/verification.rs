@@ -70,13 +70,24 @@ async fn open_page(browser: &mut PageClient, user: &User) -> Answer {
 }
 
 async fn send(browser: &mut PageClient, user: &User, csrf: &str, channel: &str) -> Answer {
+    send_to(browser, user, csrf, NEW_NUMBER, channel).await
+}
+
+/// The "send a code" form, with `number` typed in.
+async fn send_to(
+    browser: &mut PageClient,
+    user: &User,
+    csrf: &str,
+    number: &str,
+    channel: &str,
+) -> Answer {
     browser
         .post(
             &format!("/verify/{}", user.link_id),
             &[
                 ("csrf", csrf),
                 ("step", "send"),
-                ("phone", NEW_NUMBER),
+                ("phone", number),
                 ("channel", channel),
             ],
         )
@@ -582,16 +593,12 @@ async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mod
     )
     .await;
     // As a number stored in trust mode, or before an admin vouched for it, would be.
-    let (db, connection) = tokio_postgres::connect(&server.db_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    db.execute(
+    execute_sql(
+        &server.db_url,
         "UPDATE users SET phone_verified_at = NULL, phone_verified_by = NULL WHERE id = $1",
         &[&unconfirmed.id],
     )
-    .await
-    .unwrap();
+    .await;
     assert!(engine_sees_verified(&server, "ana@example.com").await);
     assert!(!engine_sees_verified(&server, "ben@example.com").await);
     let sms = post_form(
@@ -629,12 +636,12 @@ async fn only_confirmed_numbers_count_in_code_mode_and_every_number_in_trust_mod
     let _ = by_admin;
 
     let trusting = start_server_on(&db_url, &[("verification.mode", "trust")]).await;
-    db.execute(
+    execute_sql(
+        &db_url,
         "UPDATE users SET phone_verified_at = NULL, phone_verified_by = NULL WHERE id = $1",
         &[&unconfirmed.id],
     )
-    .await
-    .unwrap();
+    .await;
     assert!(engine_sees_verified(&trusting, "ben@example.com").await);
     browser.base = trusting.base.clone();
     let page = open_page(&mut browser, &unconfirmed).await;
@@ -736,31 +743,17 @@ async fn numbers_stored_before_this_version_stay_verified() {
 #[tokio::test]
 async fn a_number_saved_before_plan_checks_can_still_be_confirmed() {
     let (fixture, user) = setup().await;
-    let (db, connection) = tokio_postgres::connect(&fixture.server.db_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    db.execute(
+    execute_sql(
+        &fixture.server.db_url,
         "UPDATE users SET phone_number = '+15550001111' WHERE id = $1",
         &[&user.id],
     )
-    .await
-    .unwrap();
+    .await;
     let user = stored(&fixture.server.store, &user).await;
     let mut browser = PageClient::new(&fixture.server.base);
     let csrf = open_page(&mut browser, &user).await.csrf();
 
-    let retyped = browser
-        .post(
-            &format!("/verify/{}", user.link_id),
-            &[
-                ("csrf", &csrf),
-                ("step", "send"),
-                ("phone", "+1 555 000-1111"),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
+    let retyped = send_to(&mut browser, &user, &csrf, "+1 555 000-1111", "sms").await;
     assert_eq!(retyped.status, 200, "{}", retyped.body);
     assert!(
         retyped.body.contains("We sent a 6-digit code"),

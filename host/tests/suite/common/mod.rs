@@ -272,6 +272,20 @@ pub async fn add_user(
         .expect("create user")
 }
 
+/// Runs one statement on the database at `db_url`, as an operator with psql would (to
+/// set up rows the server's own paths would refuse); returns the rows it changed.
+pub async fn execute_sql(
+    db_url: &str,
+    statement: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> u64 {
+    let (db, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(connection);
+    db.execute(statement, params).await.expect("statement runs")
+}
+
 /// Every notification the server stored, newest first.
 pub async fn all_notifications(
     server: &TestServer,
