@@ -1,6 +1,7 @@
 //! The keys read only at start-up. This type is the one place that says which keys a
-//! reload cannot change: the list that builds it is also the list a reload keeps and
-//! names, so a key added here is kept and reported without any other edit.
+//! reload cannot change: the list that builds it is also the list `load` moves out of
+//! the file's sections and the list a reload compares and names, so a key added here
+//! is kept from the live configuration and reported without any other edit.
 
 use serde::Deserialize;
 
