@@ -4,14 +4,10 @@
 /// Crockford's base32: no I, L, O or U, so ids read back unambiguously.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-fn random_base32(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    // The OS random source failing means the machine is unusable; there is no fallback
-    // that would keep ids unguessable.
-    if let Err(err) = getrandom::fill(&mut bytes) {
-        panic!("the operating system's random source failed: {err}");
-    }
-    bytes
+use crate::crypto::random_bytes;
+
+fn random_base32<const LEN: usize>() -> String {
+    random_bytes::<LEN>()
         .iter()
         .map(|byte| ALPHABET[usize::from(byte & 31)] as char)
         .collect()
@@ -25,11 +21,7 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 pub fn link_id() -> String {
     let mut out = String::with_capacity(20);
     while out.len() < 20 {
-        let mut bytes = [0u8; 32];
-        if let Err(err) = getrandom::fill(&mut bytes) {
-            panic!("the operating system's random source failed: {err}");
-        }
-        for byte in bytes {
+        for byte in random_bytes::<32>() {
             if byte < 248 && out.len() < 20 {
                 out.push(BASE62[usize::from(byte % 62)] as char);
             }
@@ -40,22 +32,22 @@ pub fn link_id() -> String {
 
 /// `U` + 13 symbols: 65 random bits, 14 characters.
 pub fn user_id() -> String {
-    format!("U{}", random_base32(13))
+    format!("U{}", random_base32::<13>())
 }
 
 /// `C` + 13 symbols, like real Cloud's integration ids.
 pub fn integration_id() -> String {
-    format!("C{}", random_base32(13))
+    format!("C{}", random_base32::<13>())
 }
 
 /// 8 symbols: tells apart two processes that share a host name and pid namespace.
 pub fn short_random() -> String {
-    random_base32(8).to_ascii_lowercase()
+    random_base32::<8>().to_ascii_lowercase()
 }
 
 /// 32 symbols (160 bits): the secret in a heartbeat link.
 pub fn heartbeat_token() -> String {
-    random_base32(32).to_ascii_lowercase()
+    random_base32::<32>().to_ascii_lowercase()
 }
 
 #[cfg(test)]
