@@ -67,6 +67,14 @@ pub struct Deliverer {
     callback_timeout: Duration,
 }
 
+/// How long since the notification was accepted, or last queued by hand: what
+/// `delivery.max_age` is held against.
+fn age(notification: &Notification) -> Duration {
+    (Utc::now() - notification.age_base)
+        .to_std()
+        .unwrap_or_default()
+}
+
 /// Who made an attempt, as recorded with it.
 struct Sender<'a> {
     name: &'a str,
@@ -297,9 +305,7 @@ impl Deliverer {
     }
 
     fn past_max_age(&self, notification: &Notification) -> Option<String> {
-        let age = (Utc::now() - notification.age_base)
-            .to_std()
-            .unwrap_or_default();
+        let age = age(notification);
         (age >= self.config().delivery.max_age.0).then(|| format!("{}s", age.as_secs()))
     }
 
@@ -319,10 +325,7 @@ impl Deliverer {
             retry_max: delivery.retry_max.0,
         };
         let used = attempt - notification.retry_base_attempts;
-        let age = (Utc::now() - notification.age_base)
-            .to_std()
-            .unwrap_or_default();
-        let wait = match retry::next_step(&policy, used, age, &error) {
+        let wait = match retry::next_step(&policy, used, age(notification), &error) {
             retry::NextStep::GiveUp { reason } => {
                 self.settle(claim, Settlement::Dead { error: &reason })
                     .await?;
