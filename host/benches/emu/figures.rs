@@ -10,9 +10,7 @@ use serde_json::json;
 use emu_oncall::config::SandboxConfig;
 use emu_oncall::model::AttemptOutcome;
 use emu_oncall::model::Channel;
-use emu_oncall::plugins::{
-    loaded_channel, LoadedPlugin, PluginEngine, PluginSettings, WitNotification, WitRecipient,
-};
+use emu_oncall::plugins::{LoadedPlugin, Notification, PluginEngine, PluginSettings, Recipient};
 
 use crate::load::{self, percentile_ms};
 use crate::report::Figure;
@@ -50,11 +48,11 @@ pub async fn run_all(env: &BenchEnv, scale: Scale, only: &Only) -> anyhow::Resul
     Ok(figures)
 }
 
-fn notification() -> WitNotification {
-    WitNotification {
+fn notification() -> Notification {
+    Notification {
         id: "0b9f6c1e-3f55-4a7e-9d0e-6a1b2c3d4e5f".to_owned(),
-        channel: loaded_channel(Channel::Sms),
-        recipient: WitRecipient {
+        channel: Channel::Sms,
+        recipient: Recipient {
             id: "UALICE".to_owned(),
             email: "alice@example.com".to_owned(),
             username: "alice".to_owned(),
@@ -73,7 +71,7 @@ fn notification() -> WitNotification {
 /// What a plugin's `notify` does at its least, as plain Rust: the floor under any
 /// dispatch.
 #[inline(never)]
-fn plain_notify(notification: &WitNotification) -> Option<String> {
+fn plain_notify(notification: &Notification) -> Option<String> {
     Some(notification.id.clone())
 }
 

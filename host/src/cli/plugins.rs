@@ -10,9 +10,7 @@ use emu_oncall::config::Config;
 use emu_oncall::metrics::Metrics;
 use emu_oncall::model::AttemptOutcome;
 use emu_oncall::model::Channel;
-use emu_oncall::plugins::{
-    loaded_channel, LoadedPlugin, PluginRegistry, PluginSettings, WitNotification, WitRecipient,
-};
+use emu_oncall::plugins::{LoadedPlugin, Notification, PluginRegistry, PluginSettings, Recipient};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
@@ -152,10 +150,10 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let notification = WitNotification {
+    let notification = Notification {
         id: uuid::Uuid::new_v4().to_string(),
-        channel: loaded_channel(channel),
-        recipient: WitRecipient {
+        channel,
+        recipient: Recipient {
             id: "UTEST".to_owned(),
             email: test.email.clone(),
             username: test.email.split('@').next().unwrap_or("test").to_owned(),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{message, route, Deliverer};
 use crate::model::AttemptOutcome;
 use crate::model::Channel;
-use crate::plugins::{loaded_channel, WitNotification};
+use crate::plugins::Notification as PluginNotification;
 use crate::store::users::User;
 
 /// Why an unstored message did not go out.
@@ -47,9 +47,9 @@ impl Deliverer {
             });
         }
         let id = Uuid::new_v4();
-        let wit = WitNotification {
+        let message = PluginNotification {
             id: id.to_string(),
-            channel: loaded_channel(channel),
+            channel,
             recipient: message::recipient(recipient),
             message: text.to_owned(),
             alert_group: None,
@@ -60,7 +60,7 @@ impl Deliverer {
         let mut permanent = true;
         let mut maybe_sent = false;
         for plugin in &plan.plugins {
-            let attempted = plugin.notify_hiding(&wit, hide).await;
+            let attempted = plugin.notify_hiding(&message, hide).await;
             let outcome = attempted.outcome;
             self.metrics.attempt(&plugin.name, &outcome);
             match &outcome {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::incidents::AlertGroupDetails;
-use crate::plugins::{loaded_channel, WitAlertGroup, WitNotification, WitRecipient};
+use crate::plugins::{Notification as PluginNotification, Recipient};
 use crate::store::notifications::Notification;
 use crate::store::users::User;
 
@@ -14,20 +14,6 @@ fn attribute_text(value: &serde_json::Value) -> String {
     }
 }
 
-fn alert_group_to_wit(details: AlertGroupDetails) -> WitAlertGroup {
-    WitAlertGroup {
-        id: details.id,
-        number: details.number,
-        title: details.title,
-        state: details.state,
-        integration: details.integration,
-        permalink: details.permalink,
-        labels: details.labels,
-        started_at: details.started_at,
-    }
-}
-
-/// How urgent a push is, from its firebase `data.type`.
 fn push_severity(kind: &str) -> &'static str {
     match kind {
         "oncall.critical_message" => "critical",
@@ -75,8 +61,8 @@ pub fn push_alert_group(message: &Value) -> Option<AlertGroupDetails> {
     })
 }
 
-pub fn recipient(user: &User) -> WitRecipient {
-    WitRecipient {
+pub fn recipient(user: &User) -> Recipient {
+    Recipient {
         id: user.id.clone(),
         email: user.email.clone(),
         username: user.username.clone(),
@@ -94,30 +80,25 @@ pub fn recipient(user: &User) -> WitRecipient {
     }
 }
 
-pub fn to_wit(
+pub fn for_plugin(
     notification: &Notification,
     user: Option<&User>,
     attempt: i32,
     alert_group: Option<AlertGroupDetails>,
-) -> WitNotification {
+) -> PluginNotification {
     let recipient = match user {
         Some(user) => recipient(user),
-        None => WitRecipient {
-            id: String::new(),
+        None => Recipient {
             email: notification.recipient_email.clone().unwrap_or_default(),
-            username: String::new(),
-            name: String::new(),
-            phone_number: None,
-            role: String::new(),
-            attributes: Vec::new(),
+            ..Recipient::default()
         },
     };
-    WitNotification {
+    PluginNotification {
         id: notification.id.to_string(),
-        channel: loaded_channel(notification.channel),
+        channel: notification.channel,
         recipient,
         message: notification.message.clone(),
-        alert_group: alert_group.map(alert_group_to_wit),
+        alert_group,
         attempt: u32::try_from(attempt).unwrap_or(1).max(1),
         created_at: notification.created_at.to_rfc3339(),
     }

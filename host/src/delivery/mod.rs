@@ -22,7 +22,9 @@ use crate::metrics::Metrics;
 use crate::model::phone::mask_in_text;
 use crate::model::Channel;
 use crate::model::{AttemptOutcome, Failure};
-use crate::plugins::{LoadedPlugin, PluginRegistry, SandboxSlot, WitNotification};
+use crate::plugins::{
+    LoadedPlugin, Notification as PluginNotification, PluginRegistry, SandboxSlot,
+};
 use crate::store::attempts::{Claim, NewAttempt, RetryBudget, Settlement};
 use crate::store::notifications::Notification;
 use crate::store::{Store, StoreError};
@@ -197,7 +199,7 @@ impl Deliverer {
             return Ok(RoundResult::Waiting(reason));
         }
         let alert_group = self.alert_group_for(&notification).await;
-        let message = message::to_wit(&notification, user.as_ref(), claim.attempt, alert_group);
+        let message = message::for_plugin(&notification, user.as_ref(), claim.attempt, alert_group);
         let result = match plan.mode {
             RouteMode::Failover => {
                 self.failover(&notification, claim, &plan.plugins, &message)
@@ -383,7 +385,7 @@ impl Deliverer {
         &self,
         claim: Claim,
         plugin: &LoadedPlugin,
-        message: &WitNotification,
+        message: &PluginNotification,
         renew: bool,
     ) -> Result<Option<(AttemptOutcome, Instant)>, StoreError> {
         let slot = match self.slot_keeping_lease(claim, plugin).await? {
@@ -509,7 +511,7 @@ impl Deliverer {
         notification: &Notification,
         claim: Claim,
         plugins: &[Arc<LoadedPlugin>],
-        message: &WitNotification,
+        message: &PluginNotification,
     ) -> Result<RoundResult, StoreError> {
         let mut failures = Vec::new();
         for (index, plugin) in plugins.iter().enumerate() {
@@ -557,7 +559,7 @@ impl Deliverer {
         notification: &Notification,
         claim: Claim,
         plugins: &[Arc<LoadedPlugin>],
-        message: &WitNotification,
+        message: &PluginNotification,
     ) -> Result<RoundResult, StoreError> {
         // Nothing can have been delivered before the first round.
         // Who delivered in earlier rounds: their attempt rows, and the names the last

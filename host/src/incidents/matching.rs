@@ -9,17 +9,7 @@ use super::api::ApiAlertGroup;
 use super::mention::Mention;
 
 /// What a plugin gets in the notification's `alert-group`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertGroupDetails {
-    pub id: String,
-    pub number: Option<u64>,
-    pub title: String,
-    pub state: String,
-    pub integration: String,
-    pub permalink: String,
-    pub labels: Vec<(String, String)>,
-    pub started_at: Option<String>,
-}
+pub use crate::model::AlertGroup as AlertGroupDetails;
 
 fn has_number(title: &str, number: u64) -> bool {
     let wanted = format!("#{number}");

@@ -2,6 +2,7 @@
 //! are, apart from where they are stored and how they travel. Every layer may import
 //! this module; it imports none of them.
 
+mod alert_group;
 mod channel;
 mod identity;
 mod outcome;
@@ -11,6 +12,7 @@ mod role;
 mod sql_text;
 mod status;
 
+pub use alert_group::AlertGroup;
 pub use channel::Channel;
 pub use identity::{validate_email, validate_username};
 pub use outcome::{AttemptOutcome, Failure, FailureKind, Receipt};

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::emu_oncall::notifier::types as wit;
 use super::engine::EPOCH_TICK;
 use super::sandbox::{PluginState, Stop};
+use super::types::Notification;
+use super::v0_1::emu_oncall::notifier::types as wit;
+use super::v0_1::notification_to_wit;
 use super::{LoadedPlugin, PluginError};
 use crate::model::{AttemptOutcome, Failure, Receipt};
 
@@ -138,17 +140,13 @@ impl LoadedPlugin {
     }
 
     /// One delivery attempt.
-    pub async fn notify(&self, notification: &wit::Notification) -> AttemptOutcome {
+    pub async fn notify(&self, notification: &Notification) -> AttemptOutcome {
         self.notify_hiding(notification, &[]).await.outcome
     }
 
     /// One delivery attempt of a message with parts that must never be logged
     /// (`hidden`: a verification code, its spoken form).
-    pub async fn notify_hiding(
-        &self,
-        notification: &wit::Notification,
-        hidden: &[&str],
-    ) -> Attempted {
+    pub async fn notify_hiding(&self, notification: &Notification, hidden: &[&str]) -> Attempted {
         let hidden: Arc<[String]> = hidden.iter().map(|part| (*part).to_owned()).collect();
         match self.sandbox_slot().await {
             Ok(slot) => self.notify_in_hiding(slot, notification, hidden).await,
@@ -166,7 +164,7 @@ impl LoadedPlugin {
     pub async fn notify_in(
         &self,
         slot: SandboxSlot,
-        notification: &wit::Notification,
+        notification: &Notification,
     ) -> AttemptOutcome {
         self.notify_in_hiding(slot, notification, Arc::from([]))
             .await
@@ -178,13 +176,14 @@ impl LoadedPlugin {
     async fn notify_in_hiding(
         &self,
         slot: SandboxSlot,
-        notification: &wit::Notification,
+        notification: &Notification,
         hidden: Arc<[String]>,
     ) -> Attempted {
+        let notification = notification_to_wit(notification);
         let config = self.settings.config.clone();
         let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> =
             sandboxed_in!(self, slot, hidden.clone(), |instance, store| instance
-                .call_notify(store, &config, notification));
+                .call_notify(store, &config, &notification));
         let clean = |text: &str| super::redact::redact(text, &self.secrets, &hidden);
         let cut_off = result.is_err();
         let outcome = match result {
@@ -214,16 +213,17 @@ impl LoadedPlugin {
     #[doc(hidden)]
     pub async fn time_calls_in_one_instance(
         &self,
-        notification: &wit::Notification,
+        notification: &Notification,
         times: usize,
     ) -> Result<Vec<Duration>, PluginError> {
+        let notification = notification_to_wit(notification);
         let config = self.settings.config.clone();
         sandboxed!(self, |instance, store| async {
             let mut timings = Vec::with_capacity(times);
             for _ in 0..times {
                 let started = std::time::Instant::now();
                 instance
-                    .call_notify(&mut *store, &config, notification)
+                    .call_notify(&mut *store, &config, &notification)
                     .await?
                     .map_err(|failure| wasmtime::format_err!("{failure:?}"))?;
                 timings.push(started.elapsed());

@@ -6,8 +6,8 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings::emu_oncall::notifier::log;
 use super::sandbox::PluginState;
+use super::v0_1::emu_oncall::notifier::log;
 use crate::config::SandboxConfig;
 
 /// How often the epoch advances: the resolution of the CPU and wall-clock limits.

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::bindings::{emu_oncall::notifier::types as wit, NotifierPre};
 use super::cache::ArtifactCache;
 use super::compile::{compile, content_hash};
+use super::v0_1::NotifierPre;
 use super::{PluginEngine, PluginError, PluginSettings};
 use crate::model::Channel;
 
@@ -36,26 +36,6 @@ pub struct LoadedPlugin {
     pub(super) secrets: Arc<[String]>,
     pub(super) label: Arc<str>,
     pub(super) engine: PluginEngine,
-}
-
-pub(super) fn to_host_channel(channel: wit::Channel) -> Channel {
-    match channel {
-        wit::Channel::Sms => Channel::Sms,
-        wit::Channel::Call => Channel::Call,
-        wit::Channel::Push => Channel::Push,
-        wit::Channel::Shift => Channel::Shift,
-        wit::Channel::Test => Channel::Test,
-    }
-}
-
-pub fn to_wit_channel(channel: Channel) -> wit::Channel {
-    match channel {
-        Channel::Sms => wit::Channel::Sms,
-        Channel::Call => wit::Channel::Call,
-        Channel::Push => wit::Channel::Push,
-        Channel::Shift => wit::Channel::Shift,
-        Channel::Test => wit::Channel::Test,
-    }
 }
 
 impl LoadedPlugin {
@@ -122,7 +102,7 @@ impl LoadedPlugin {
             channels: described
                 .channels
                 .into_iter()
-                .map(to_host_channel)
+                .map(super::v0_1::channel_from_wit)
                 .collect(),
         };
         plugin.channels = plugin

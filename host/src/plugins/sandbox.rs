@@ -7,8 +7,8 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::bindings::emu_oncall::notifier::log::{self, Level};
 use super::outbound::OutboundPolicy;
+use super::v0_1::emu_oncall::notifier::log::{self, Level};
 
 /// Longest log line kept; plugins cannot fill the host's disk one huge line at a time.
 const MAX_LOG_LINE: usize = 2048;

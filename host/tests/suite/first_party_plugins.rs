@@ -9,17 +9,15 @@ use common::sink::{Recorded, Sink};
 use emu_oncall::config::SandboxConfig;
 use emu_oncall::model::AttemptOutcome;
 use emu_oncall::model::Channel;
-use emu_oncall::plugins::{
-    loaded_channel, LoadedPlugin, PluginEngine, PluginSettings, WitNotification, WitRecipient,
-};
+use emu_oncall::plugins::{LoadedPlugin, Notification, PluginEngine, PluginSettings, Recipient};
 
 const NOTIFICATION_ID: &str = "0b9f6c1e-3f55-4a7e-9d0e-6a1b2c3d4e5f";
 
-fn notification(channel: Channel, message: &str, attributes: &[(&str, &str)]) -> WitNotification {
-    WitNotification {
+fn notification(channel: Channel, message: &str, attributes: &[(&str, &str)]) -> Notification {
+    Notification {
         id: NOTIFICATION_ID.to_owned(),
-        channel: loaded_channel(channel),
-        recipient: WitRecipient {
+        channel,
+        recipient: Recipient {
             id: "UALICE".to_owned(),
             email: "alice@example.com".to_owned(),
             username: "alice".to_owned(),
@@ -55,7 +53,7 @@ async fn load(file: &str, settings: &[(&str, &str)]) -> Result<LoadedPlugin, Str
 async fn deliver(
     plugin: &LoadedPlugin,
     sink: &Sink,
-    message: &WitNotification,
+    message: &Notification,
 ) -> (AttemptOutcome, Recorded) {
     let before = sink.requests().len();
     let outcome = plugin.notify(message).await;
@@ -462,8 +460,8 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
     ));
 }
 
-fn with_alert_group(mut notification: WitNotification) -> WitNotification {
-    notification.alert_group = Some(emu_oncall::plugins::WitAlertGroup {
+fn with_alert_group(mut notification: Notification) -> Notification {
+    notification.alert_group = Some(emu_oncall::model::AlertGroup {
         id: "IABC".to_owned(),
         number: Some(13),
         title: "Disk <full>".to_owned(),

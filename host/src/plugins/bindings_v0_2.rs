@@ -1,7 +1,10 @@
-//! Host-side bindings for `wit/notifier.wit`; `wasi:*` types come from wasmtime-wasi.
+//! Host-side bindings for `wit/v0.2.0/notifier.wit` (`emu-oncall:notifier@0.2.0`).
+//! Not used yet: it is compiled so the contract's draft is checked by the same
+//! bindgen the host will use. The per-version host modules come next (#15).
+#![allow(dead_code)]
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/v0.2.0",
     world: "notifier",
     exports: { default: async },
     with: {
