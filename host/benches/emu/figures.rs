@@ -65,6 +65,7 @@ fn notification() -> Notification {
         alert_group: None,
         attempt: 1,
         created_at: "2026-11-24T10:00:00+00:00".to_owned(),
+        reply_url: None,
     }
 }
 

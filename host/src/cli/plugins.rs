@@ -166,6 +166,7 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         alert_group: None,
         attempt: 1,
         created_at: chrono::Utc::now().to_rfc3339(),
+        reply_url: None,
     };
     match plugin.notify(&notification).await {
         AttemptOutcome::Delivered(receipt) => {

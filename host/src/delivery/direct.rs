@@ -55,6 +55,8 @@ impl Deliverer {
             alert_group: None,
             attempt: 1,
             created_at: Utc::now().to_rfc3339(),
+            // Unstored: nothing a provider's call back could be matched to.
+            reply_url: None,
         };
         let mut failures = Vec::new();
         let mut permanent = true;

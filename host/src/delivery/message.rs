@@ -101,6 +101,8 @@ pub fn for_plugin(
         alert_group,
         attempt: u32::try_from(attempt).unwrap_or(1).max(1),
         created_at: notification.created_at.to_rfc3339(),
+        // Signed per plugin, just before each plugin's call.
+        reply_url: None,
     }
 }
 

@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use wasmtime::{Store, UpdateDeadline};
 
+use super::contract::Contract;
 use super::engine::EPOCH_TICK;
 use super::sandbox::{PluginState, Stop};
-use super::types::Notification;
-use super::v0_1::emu_oncall::notifier::types as wit;
-use super::v0_1::notification_to_wit;
+use super::types::{Description, InboundReply, InboundRequest, Notification, Outcome, Refusal};
 use super::{LoadedPlugin, PluginError};
 use crate::model::{AttemptOutcome, Failure, Receipt};
 
@@ -85,16 +84,15 @@ impl LoadedPlugin {
 /// (unbounded) and the call (bounded by the timeout).
 pub struct SandboxSlot(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
-/// Runs `$call` on a fresh instance of `$plugin` under every limit, in `$slot`.
-macro_rules! sandboxed_in {
-    ($plugin:expr, $slot:expr, $hidden:expr, |$instance:ident, $store:ident| $call:expr) => {{
+/// Runs `$work` with a fresh store for `$plugin` under every limit, in `$slot`.
+macro_rules! in_store {
+    ($plugin:expr, $slot:expr, $hidden:expr, |$store:ident| $work:expr) => {{
         let plugin: &LoadedPlugin = $plugin;
         let _slot: SandboxSlot = $slot;
         let mut store = plugin.new_store($hidden);
         let work = async {
             let $store = &mut store;
-            let $instance = plugin.pre.instantiate_async(&mut *$store).await?;
-            $call.await
+            $work.await
         };
         match tokio::time::timeout(plugin.deadline(), work).await {
             Err(_) => Err(PluginError::Timeout(plugin.engine.sandbox.timeout_ms)),
@@ -104,13 +102,43 @@ macro_rules! sandboxed_in {
     }};
 }
 
+/// Runs `$call` on a fresh instance of `$plugin` under every limit, in `$slot`, with
+/// `$version` naming the bindings module of the contract the plugin was built against:
+/// a call every version has is written once and expanded for each.
+macro_rules! sandboxed_in {
+    ($plugin:expr, $slot:expr, $hidden:expr, |$version:ident, $instance:ident, $store:ident| $call:expr) => {{
+        let plugin: &LoadedPlugin = $plugin;
+        in_store!(plugin, $slot, $hidden, |$store| async {
+            match &plugin.contract {
+                Contract::V0_1(pre) => {
+                    #[allow(unused_imports)]
+                    use super::v0_1 as $version;
+                    let $instance = pre.instantiate_async(&mut *$store).await?;
+                    $call.await
+                }
+                Contract::V0_2(pre) => {
+                    #[allow(unused_imports)]
+                    use super::v0_2 as $version;
+                    let $instance = pre.instantiate_async(&mut *$store).await?;
+                    $call.await
+                }
+            }
+        })
+    }};
+}
+
 /// Runs `$call` on a fresh instance of `$plugin` under every limit, once a slot is free.
 macro_rules! sandboxed {
-    ($plugin:expr, |$instance:ident, $store:ident| $call:expr) => {{
+    ($plugin:expr, |$version:ident, $instance:ident, $store:ident| $call:expr) => {{
         let plugin: &LoadedPlugin = $plugin;
         match plugin.sandbox_slot().await {
             Err(err) => Err(err),
-            Ok(slot) => sandboxed_in!(plugin, slot, Arc::from([]), |$instance, $store| $call),
+            Ok(slot) => sandboxed_in!(
+                plugin,
+                slot,
+                Arc::from([]),
+                |$version, $instance, $store| $call
+            ),
         }
     }};
 }
@@ -129,14 +157,50 @@ impl LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    pub(super) async fn describe(&self) -> Result<wit::PluginInfo, PluginError> {
-        sandboxed!(self, |instance, store| instance.call_describe(store))
+    pub(super) async fn describe(&self) -> Result<Description, PluginError> {
+        sandboxed!(self, |version, instance, store| async {
+            Ok(version::description_from_wit(
+                instance.call_describe(store).await?,
+            ))
+        })
     }
 
     pub(super) async fn validate_config(&self) -> Result<Result<(), String>, PluginError> {
         let config = self.settings.config.clone();
-        sandboxed!(self, |instance, store| instance
+        sandboxed!(self, |version, instance, store| instance
             .call_validate_config(store, &config))
+    }
+
+    /// A provider's call to `/hooks/<name>/…`, with what the host made of its events
+    /// when it asks the second time (`outcomes`). `None` for a plugin whose contract has
+    /// no inbound calls (0.1.0). What the plugin answers is cleaned of its secrets.
+    pub async fn handle_inbound(
+        &self,
+        request: &InboundRequest,
+        outcomes: &[Outcome],
+    ) -> Option<Result<Result<InboundReply, String>, PluginError>> {
+        let Contract::V0_2(pre) = &self.contract else {
+            return None;
+        };
+        let config = self.settings.config.clone();
+        let request = super::v0_2::request_to_wit(request);
+        let outcomes = super::v0_2::outcomes_to_wit(outcomes);
+        let slot = match self.sandbox_slot().await {
+            Ok(slot) => slot,
+            Err(err) => return Some(Err(err)),
+        };
+        let result = in_store!(self, slot, Arc::from([]), |store| async {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            instance
+                .call_handle_inbound(store, &config, &request, &outcomes)
+                .await
+        });
+        let clean = |text: &str| super::redact::redact(text, &self.secrets, &[]);
+        Some(result.map(|answer| {
+            answer
+                .map(super::v0_2::reply_from_wit)
+                .map_err(|reason| clean(&reason))
+        }))
     }
 
     /// One delivery attempt.
@@ -179,11 +243,18 @@ impl LoadedPlugin {
         notification: &Notification,
         hidden: Arc<[String]>,
     ) -> Attempted {
-        let notification = notification_to_wit(notification);
         let config = self.settings.config.clone();
-        let result: Result<Result<wit::Receipt, wit::Failure>, PluginError> =
-            sandboxed_in!(self, slot, hidden.clone(), |instance, store| instance
-                .call_notify(store, &config, &notification));
+        let result: Result<Result<Receipt, Refusal>, PluginError> = sandboxed_in!(
+            self,
+            slot,
+            hidden.clone(),
+            |version, instance, store| async {
+                let notification = version::notification_to_wit(notification);
+                Ok(version::delivery_from_wit(
+                    instance.call_notify(store, &config, &notification).await?,
+                ))
+            }
+        );
         let clean = |text: &str| super::redact::redact(text, &self.secrets, &hidden);
         let cut_off = result.is_err();
         let outcome = match result {
@@ -191,10 +262,10 @@ impl LoadedPlugin {
                 provider_id: receipt.provider_id.map(|id| clean(&id)),
                 detail: receipt.detail.map(|detail| clean(&detail)),
             }),
-            Ok(Err(wit::Failure::Retryable(reason))) => {
+            Ok(Err(Refusal::Retryable(reason))) => {
                 AttemptOutcome::Retryable(Failure::provider(clean(&reason)))
             }
-            Ok(Err(wit::Failure::Permanent(reason))) => {
+            Ok(Err(Refusal::Permanent(reason))) => {
                 AttemptOutcome::Permanent(Failure::provider(clean(&reason)))
             }
             Err(err) => AttemptOutcome::Retryable(Failure {
@@ -216,16 +287,18 @@ impl LoadedPlugin {
         notification: &Notification,
         times: usize,
     ) -> Result<Vec<Duration>, PluginError> {
-        let notification = notification_to_wit(notification);
         let config = self.settings.config.clone();
-        sandboxed!(self, |instance, store| async {
+        sandboxed!(self, |version, instance, store| async {
+            let notification = version::notification_to_wit(notification);
             let mut timings = Vec::with_capacity(times);
             for _ in 0..times {
                 let started = std::time::Instant::now();
-                instance
-                    .call_notify(&mut *store, &config, &notification)
-                    .await?
-                    .map_err(|failure| wasmtime::format_err!("{failure:?}"))?;
+                version::delivery_from_wit(
+                    instance
+                        .call_notify(&mut *store, &config, &notification)
+                        .await?,
+                )
+                .map_err(|failure| wasmtime::format_err!("{failure:?}"))?;
                 timings.push(started.elapsed());
             }
             Ok(timings)

@@ -7,7 +7,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::sandbox::PluginState;
-use super::v0_1::emu_oncall::notifier::log;
+use super::{v0_1, v0_2};
 use crate::config::SandboxConfig;
 
 /// How often the epoch advances: the resolution of the CPU and wall-clock limits.
@@ -38,7 +38,16 @@ impl PluginEngine {
         // context grants nothing: no files, no environment, no sockets, no stdio.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        log::add_to_linker::<_, HasSelf<PluginState>>(&mut linker, |state| state)?;
+        // Each contract version imports its own `log`; both are linked, so one linker
+        // instantiates plugins of either version.
+        v0_1::emu_oncall::notifier::log::add_to_linker::<_, HasSelf<PluginState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        v0_2::emu_oncall::notifier::log::add_to_linker::<_, HasSelf<PluginState>>(
+            &mut linker,
+            |state| state,
+        )?;
         start_epoch_ticker(&engine);
         Ok(PluginEngine {
             engine,

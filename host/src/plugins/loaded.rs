@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::cache::ArtifactCache;
 use super::compile::{compile, content_hash};
-use super::v0_1::NotifierPre;
+use super::contract::Contract;
 use super::{PluginEngine, PluginError, PluginSettings};
 use crate::model::Channel;
 
@@ -29,7 +29,7 @@ pub struct LoadedPlugin {
     pub file: PathBuf,
     pub hash: String,
     pub loaded_at: DateTime<Utc>,
-    pub(super) pre: NotifierPre<super::sandbox::PluginState>,
+    pub(super) contract: Contract,
     pub(super) settings: PluginSettings,
     pub(super) allowed_hosts: Arc<[String]>,
     /// Values of its config that are secrets, kept out of what it logs and returns.
@@ -53,12 +53,8 @@ impl LoadedPlugin {
             .linker
             .instantiate_pre(&component)
             .map_err(|err| PluginError::Invalid(format!("{err:#}")))?;
-        let pre = NotifierPre::new(instance_pre).map_err(|err| {
-            PluginError::Invalid(format!(
-                "does not export the emu-oncall:notifier world: {err:#}"
-            ))
-        })?;
-        Self::ready(engine, settings, hash, pre).await
+        let contract = Contract::of(instance_pre)?;
+        Self::ready(engine, settings, hash, contract).await
     }
 
     /// The same compiled component with other settings (a reloaded configuration):
@@ -67,14 +63,20 @@ impl LoadedPlugin {
         &self,
         settings: PluginSettings,
     ) -> Result<LoadedPlugin, PluginError> {
-        Self::ready(&self.engine, settings, self.hash.clone(), self.pre.clone()).await
+        Self::ready(
+            &self.engine,
+            settings,
+            self.hash.clone(),
+            self.contract.clone(),
+        )
+        .await
     }
 
     async fn ready(
         engine: &PluginEngine,
         settings: PluginSettings,
         hash: String,
-        pre: NotifierPre<super::sandbox::PluginState>,
+        contract: Contract,
     ) -> Result<LoadedPlugin, PluginError> {
         let label: Arc<str> = Arc::from(settings.name.as_str());
         let mut plugin = LoadedPlugin {
@@ -88,7 +90,7 @@ impl LoadedPlugin {
             file: settings.file.clone(),
             hash,
             loaded_at: Utc::now(),
-            pre,
+            contract,
             allowed_hosts: Arc::from(settings.allowed_hosts.clone()),
             secrets: super::redact::secret_values(&settings.config),
             settings,
@@ -99,11 +101,7 @@ impl LoadedPlugin {
         plugin.info = PluginInfo {
             name: described.name,
             version: described.version,
-            channels: described
-                .channels
-                .into_iter()
-                .map(super::v0_1::channel_from_wit)
-                .collect(),
+            channels: described.channels,
         };
         plugin.channels = plugin
             .settings
@@ -119,5 +117,15 @@ impl LoadedPlugin {
 
     pub fn serves(&self, channel: Channel) -> bool {
         self.channels.contains(&channel)
+    }
+
+    /// The notifier contract version it was built against, e.g. "0.2.0".
+    pub fn contract_version(&self) -> &'static str {
+        self.contract.version()
+    }
+
+    /// Whether it takes providers' calls at `/hooks/<name>/…` (contract 0.2.0 on).
+    pub fn takes_inbound(&self) -> bool {
+        self.contract.takes_inbound()
     }
 }

@@ -1,10 +1,10 @@
 //! Notifier plugins: WebAssembly components run in a sandbox, one fresh instance per
 //! call, loaded from `app.plugins_dir` and swapped while the server runs.
 
-mod bindings_v0_2;
 pub mod cache;
 mod call;
 mod compile;
+mod contract;
 mod engine;
 mod error;
 mod loaded;
@@ -15,7 +15,9 @@ mod sandbox;
 mod settings;
 mod types;
 mod v0_1;
+mod v0_2;
 mod watcher;
+mod wit_common;
 
 pub use call::{Attempted, SandboxSlot};
 pub use engine::PluginEngine;
@@ -23,5 +25,8 @@ pub use error::PluginError;
 pub use loaded::{LoadedPlugin, PluginInfo};
 pub use registry::{PluginRegistry, PluginStatus};
 pub use settings::PluginSettings;
-pub use types::{Notification, Recipient};
+pub use types::{
+    Action, Description, EventKind, EventTarget, InboundEvent, InboundReply, InboundRequest,
+    Notification, Outcome, Recipient, Refusal,
+};
 pub use watcher::PluginWatcher;

@@ -8,7 +8,6 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::outbound::OutboundPolicy;
-use super::v0_1::emu_oncall::notifier::log::{self, Level};
 
 /// Longest log line kept; plugins cannot fill the host's disk one huge line at a time.
 const MAX_LOG_LINE: usize = 2048;
@@ -91,8 +90,20 @@ impl WasiHttpView for PluginState {
     }
 }
 
-impl log::Host for PluginState {
-    fn log(&mut self, level: Level, message: String) {
+/// A plugin log line's level, whichever contract version's `log` it came through.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl PluginState {
+    /// A line the plugin logged (through whichever contract version's `log` import),
+    /// with its secrets and hidden parts taken out, cut to length, within its budget.
+    pub(super) fn log_line(&mut self, level: LogLevel, message: String) {
         self.log_lines = self.log_lines.saturating_add(1);
         if self.log_lines > self.max_log_lines {
             if self.log_lines == self.max_log_lines + 1 {
@@ -111,11 +122,11 @@ impl log::Host for PluginState {
         }
         let plugin = &*self.plugin;
         match level {
-            Level::Trace => tracing::trace!(plugin, "{message}"),
-            Level::Debug => tracing::debug!(plugin, "{message}"),
-            Level::Info => tracing::info!(plugin, "{message}"),
-            Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The host's side of `emu-oncall:notifier@0.1.0` (`wit/notifier.wit`): its bindings
-//! and the conversions between the host's types and its WIT types. `wasi:*` types come
-//! from wasmtime-wasi.
+//! and the conversions between the host's types and its WIT types. Kept unchanged so
+//! plugins built against 0.1.0 load and deliver as they always did. `wasi:*` types
+//! come from wasmtime-wasi.
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -20,51 +21,9 @@ use self::emu_oncall::notifier::types as wit;
 use super::types as host;
 use crate::model as domain;
 
-pub(super) fn channel_from_wit(channel: wit::Channel) -> domain::Channel {
-    match channel {
-        wit::Channel::Sms => domain::Channel::Sms,
-        wit::Channel::Call => domain::Channel::Call,
-        wit::Channel::Push => domain::Channel::Push,
-        wit::Channel::Shift => domain::Channel::Shift,
-        wit::Channel::Test => domain::Channel::Test,
-    }
-}
+super::wit_common::conversions_every_version_shares!();
 
-fn channel_to_wit(channel: domain::Channel) -> wit::Channel {
-    match channel {
-        domain::Channel::Sms => wit::Channel::Sms,
-        domain::Channel::Call => wit::Channel::Call,
-        domain::Channel::Push => wit::Channel::Push,
-        domain::Channel::Shift => wit::Channel::Shift,
-        domain::Channel::Test => wit::Channel::Test,
-    }
-}
-
-fn recipient_to_wit(recipient: &host::Recipient) -> wit::Recipient {
-    wit::Recipient {
-        id: recipient.id.clone(),
-        email: recipient.email.clone(),
-        username: recipient.username.clone(),
-        name: recipient.name.clone(),
-        phone_number: recipient.phone_number.clone(),
-        role: recipient.role.clone(),
-        attributes: recipient.attributes.clone(),
-    }
-}
-
-fn alert_group_to_wit(group: &domain::AlertGroup) -> wit::AlertGroup {
-    wit::AlertGroup {
-        id: group.id.clone(),
-        number: group.number,
-        title: group.title.clone(),
-        state: group.state.clone(),
-        integration: group.integration.clone(),
-        permalink: group.permalink.clone(),
-        labels: group.labels.clone(),
-        started_at: group.started_at.clone(),
-    }
-}
-
+/// 0.1.0 has no reply URL: a plugin built for it never sees one.
 pub(super) fn notification_to_wit(notification: &host::Notification) -> wit::Notification {
     wit::Notification {
         id: notification.id.clone(),
