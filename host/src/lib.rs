@@ -8,6 +8,7 @@
 pub mod app;
 pub mod config;
 pub mod delivery;
+pub mod hooks;
 pub mod http_client;
 pub mod incidents;
 pub mod logging;

@@ -83,6 +83,18 @@ struct FailureLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InboundLabels {
+    plugin: String,
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabels {
     channel: &'static str,
 }
@@ -113,6 +125,8 @@ pub struct Metrics {
     notifications: Family<NotificationLabels, Counter>,
     heartbeat_age: Family<IntegrationLabels, Gauge<f64, AtomicU64>>,
     queue: Family<StatusLabels, Gauge>,
+    inbound: Family<InboundLabels, Counter>,
+    time_to_action: Family<ActionLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Default for Metrics {
@@ -186,7 +200,24 @@ impl Metrics {
             "Schedule export polls by schedule and outcome (ok, not_modified, or the error kind)",
             polls.clone(),
         );
+        let inbound = Family::<InboundLabels, Counter>::default();
+        registry.register(
+            "inbound_events",
+            "Events providers' calls carried (key presses, replies, buttons, receipts), by plugin, kind and outcome (ok, refused, unmatched)",
+            inbound.clone(),
+        );
+        let time_to_action =
+            Family::<ActionLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            "page_to_action_seconds",
+            "Seconds from accepting a page to the paged person's action on it, by action",
+            time_to_action.clone(),
+        );
         Metrics {
+            inbound,
+            time_to_action,
             polls,
             latency,
             oldest,
@@ -317,6 +348,22 @@ impl Metrics {
                 })
                 .inc();
         }
+    }
+
+    pub fn inbound_event(&self, plugin: &str, kind: &'static str, outcome: &'static str) {
+        self.inbound
+            .get_or_create(&InboundLabels {
+                plugin: plugin.to_owned(),
+                kind,
+                outcome,
+            })
+            .inc();
+    }
+
+    pub fn acted(&self, action: &'static str, seconds: f64) {
+        self.time_to_action
+            .get_or_create(&ActionLabels { action })
+            .observe(seconds);
     }
 
     pub fn delivered(&self, channel: &'static str, seconds: f64) {

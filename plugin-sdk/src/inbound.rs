@@ -84,26 +84,6 @@ impl InboundEvent {
     }
 }
 
-impl Action {
-    /// How a note or a confirmation names it: "acknowledged", "silenced for 30 minutes".
-    pub fn past_tense(&self) -> String {
-        match self {
-            Action::Acknowledge => "acknowledged".to_owned(),
-            Action::Resolve => "resolved".to_owned(),
-            Action::Unacknowledge => "unacknowledged".to_owned(),
-            Action::Silence(seconds) => match seconds / 60 {
-                0 => format!("silenced for {seconds} seconds"),
-                1 => "silenced for 1 minute".to_owned(),
-                minutes if minutes % 60 == 0 && minutes >= 120 => {
-                    format!("silenced for {} hours", minutes / 60)
-                }
-                60 => "silenced for 1 hour".to_owned(),
-                minutes => format!("silenced for {minutes} minutes"),
-            },
-        }
-    }
-}
-
 /// What the host said of the outcomes, in one sentence for the person: each outcome's
 /// text, or `None` when there were none.
 pub fn outcome_text(outcomes: &[Outcome]) -> Option<String> {
@@ -263,16 +243,5 @@ mod tests {
             &fields,
             &signed
         ));
-    }
-
-    #[test]
-    fn silences_read_as_people_say_them() {
-        assert_eq!(
-            Action::Silence(1800).past_tense(),
-            "silenced for 30 minutes"
-        );
-        assert_eq!(Action::Silence(3600).past_tense(), "silenced for 1 hour");
-        assert_eq!(Action::Silence(7200).past_tense(), "silenced for 2 hours");
-        assert_eq!(Action::Acknowledge.past_tense(), "acknowledged");
     }
 }

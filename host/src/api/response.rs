@@ -73,6 +73,12 @@ pub enum ApiError {
     DatabaseUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A caller that is not who it claims (a forged or expired reply URL).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The plugin that should answer could not (sandbox limits, a trap).
+    #[error("plugin unavailable: {0}")]
+    PluginUnavailable(String),
 }
 
 impl From<crate::http::RequestError> for ApiError {
@@ -107,7 +113,9 @@ impl From<StoreError> for ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidToken | ApiError::AdminDisabled => StatusCode::FORBIDDEN,
+            ApiError::InvalidToken | ApiError::AdminDisabled | ApiError::Forbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::BadRequest(_) | ApiError::NumberNotVerified | ApiError::LimitExceeded => {
                 StatusCode::BAD_REQUEST
             }
@@ -119,9 +127,9 @@ impl ApiError {
             ApiError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ApiError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::DatabaseUnavailable(_) | ApiError::DeliveryFailed => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::DatabaseUnavailable(_)
+            | ApiError::DeliveryFailed
+            | ApiError::PluginUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -162,6 +170,8 @@ impl ApiError {
                 "detail": "The database is unreachable; try again shortly."
             }),
             ApiError::Internal(_) => serde_json::json!({"error": "internal"}),
+            ApiError::Forbidden(detail) => serde_json::json!({"detail": detail}),
+            ApiError::PluginUnavailable(_) => serde_json::json!({"error": "plugin-unavailable"}),
         };
         json(status, &body)
     }

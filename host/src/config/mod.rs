@@ -242,6 +242,9 @@ pub struct DeliveryConfig {
     pub poll_interval: ConfigDuration,
     /// On SIGTERM, how long rounds in hand may take to finish before they are released.
     pub shutdown_grace: ConfigDuration,
+    /// How long the reply URL a 0.2.0 plugin hands its provider (key presses, replies,
+    /// buttons, receipts) stays valid.
+    pub reply_url_expiry: ConfigDuration,
 }
 
 impl Default for DeliveryConfig {
@@ -255,6 +258,7 @@ impl Default for DeliveryConfig {
             lease: ConfigDuration::secs(60),
             poll_interval: ConfigDuration::secs(1),
             shutdown_grace: ConfigDuration::secs(10),
+            reply_url_expiry: ConfigDuration::secs(24 * 3_600),
         }
     }
 }

@@ -103,6 +103,12 @@ impl Config {
                 ConfigDuration::secs(60),
             ),
             (
+                "delivery.reply_url_expiry",
+                delivery.reply_url_expiry,
+                ConfigDuration::secs(60),
+                ConfigDuration::secs(30 * 24 * 3_600),
+            ),
+            (
                 "delivery.lease",
                 delivery.lease,
                 ConfigDuration::secs(1),

@@ -17,6 +17,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::config::{LiveConfig, RouteMode, SharedConfig, StartupConfig};
+use crate::hooks::ReplyUrls;
 use crate::incidents::{AlertGroupDetails, IncidentDetails};
 use crate::metrics::Metrics;
 use crate::model::phone::mask_in_text;
@@ -64,6 +65,8 @@ pub struct Deliverer {
     http: reqwest::Client,
     /// Set when `grafana.oncall.incident_details` is on.
     details: Option<Arc<IncidentDetails>>,
+    /// Signs the reply URLs 0.2.0 plugins hand their providers.
+    reply_urls: Arc<ReplyUrls>,
     /// `sandbox.timeout_ms` and `schedules.callback_timeout`, read at start-up.
     plugin_timeout: Duration,
     callback_timeout: Duration,
@@ -105,6 +108,7 @@ impl Deliverer {
             std::process::id(),
             crate::ids::short_random()
         );
+        let reply_urls = Arc::new(ReplyUrls::new(store.clone()));
         Ok(Deliverer {
             store,
             registry,
@@ -113,6 +117,7 @@ impl Deliverer {
             owner: Arc::from(owner),
             http,
             details,
+            reply_urls,
             plugin_timeout: Duration::from_millis(startup.sandbox.timeout_ms),
             callback_timeout: startup.callback_timeout.0,
         })
@@ -124,6 +129,20 @@ impl Deliverer {
 
     pub fn registry(&self) -> &Arc<PluginRegistry> {
         &self.registry
+    }
+
+    pub fn reply_urls(&self) -> &Arc<ReplyUrls> {
+        &self.reply_urls
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The OnCall API client of incident details, when the URL and token are set.
+    pub fn oncall_api(&self) -> Option<crate::incidents::OnCallApi> {
+        let base = self.config().grafana.oncall.url.clone();
+        self.details.as_ref().map(|details| details.api_at(&base))
     }
 
     /// Who this replica is in the `lease_owner` column.
@@ -199,6 +218,9 @@ impl Deliverer {
             return Ok(RoundResult::Waiting(reason));
         }
         let alert_group = self.alert_group_for(&notification).await;
+        if let Some(group) = &alert_group {
+            self.remember_alert_group(&notification, group).await;
+        }
         let message = message::for_plugin(&notification, user.as_ref(), claim.attempt, alert_group);
         let result = match plan.mode {
             RouteMode::Failover => {
@@ -256,6 +278,71 @@ impl Deliverer {
             Channel::Push => message::push_alert_group(message::engine_push(&notification.payload)),
             Channel::Shift | Channel::Test => None,
         }
+    }
+
+    /// The notification as its plugin was handed it (without the reply URL), for a
+    /// provider's call about it.
+    pub async fn page_for_plugin(
+        &self,
+        notification: &Notification,
+    ) -> Result<PluginNotification, StoreError> {
+        let user = match &notification.user_id {
+            Some(user_id) => self.store.find_user(user_id).await?,
+            None => None,
+        };
+        Ok(message::for_plugin(
+            notification,
+            user.as_ref(),
+            notification.attempts.max(1),
+            None,
+        ))
+    }
+
+    /// Stores the group the page is about, for actions on it and the outcome everyone
+    /// paged hears. Failing to is logged: the page still goes out.
+    async fn remember_alert_group(&self, notification: &Notification, group: &AlertGroupDetails) {
+        if notification.alert_group_id.as_deref() == Some(group.id.as_str()) {
+            return;
+        }
+        if let Err(err) = self.store.set_alert_group(notification.id, &group.id).await {
+            tracing::warn!(notification = %notification.id, error = %err, "cannot note the page's alert group; actions on this page will not find it");
+        }
+    }
+
+    /// The message for `plugin`, with a reply URL signed for it when the plugin takes
+    /// providers' calls and the server knows its public URL.
+    async fn message_for(
+        &self,
+        plugin: &LoadedPlugin,
+        message: &PluginNotification,
+    ) -> PluginNotification {
+        let mut message = message.clone();
+        if !plugin.takes_inbound() {
+            return message;
+        }
+        let config = self.config();
+        let base = if config.app.public_url.is_empty() {
+            config.app.hostname.as_str()
+        } else {
+            config.app.public_url.as_str()
+        };
+        if base.is_empty() {
+            return message;
+        }
+        let Ok(id) = Uuid::parse_str(&message.id) else {
+            return message;
+        };
+        match self.reply_urls.signer().await {
+            Ok(signer) => {
+                let expiry = chrono::Duration::from_std(config.delivery.reply_url_expiry.0)
+                    .unwrap_or_else(|_| chrono::Duration::hours(24));
+                message.reply_url = Some(signer.url(base, &plugin.name, id, Utc::now() + expiry));
+            }
+            Err(err) => {
+                tracing::warn!(notification = %id, error = %err, "cannot sign a reply URL; the page goes without one");
+            }
+        }
+        message
     }
 
     /// A round for a `callback` schedule's shift change: one POST, with the same
@@ -402,8 +489,9 @@ impl Deliverer {
         if (renew || !fresh) && !self.renew(claim).await? {
             return Ok(None);
         }
+        let message = self.message_for(plugin, message).await;
         let started = Instant::now();
-        Ok(Some((plugin.notify_in(slot, message).await, started)))
+        Ok(Some((plugin.notify_in(slot, &message).await, started)))
     }
 
     /// Waits for a place in the sandbox, renewing the lease every third of it meanwhile.
@@ -458,11 +546,12 @@ impl Deliverer {
         let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let label = outcome.label();
         let error = outcome.failure().map(|failure| failure.reason.as_str());
-        let receipt = match outcome {
-            AttemptOutcome::Delivered(receipt) => {
-                receipt.detail.clone().or(receipt.provider_id.clone())
-            }
-            _ => None,
+        let (receipt, provider_id) = match outcome {
+            AttemptOutcome::Delivered(receipt) => (
+                receipt.detail.clone().or(receipt.provider_id.clone()),
+                receipt.provider_id.clone(),
+            ),
+            _ => (None, None),
         };
         self.metrics.attempt(sender.name, outcome);
         match outcome {
@@ -486,6 +575,7 @@ impl Deliverer {
             outcome: label,
             error,
             receipt: receipt.as_deref(),
+            provider_id: provider_id.as_deref(),
             duration_ms,
         };
         let mut pause = Duration::from_millis(100);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::model::Action;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("OnCall API {path}: {reason}")]
@@ -15,6 +17,12 @@ pub enum ApiError {
     Status { path: &'static str, status: u16 },
     #[error("OnCall API {path} sent an unreadable answer: {reason}")]
     Body { path: &'static str, reason: String },
+    /// OnCall understood and said no (a 4xx with its `detail`, e.g. "Can't acknowledge a
+    /// resolved alert group"): words to pass on to the person.
+    #[error("OnCall refused: {detail}")]
+    Refused { status: u16, detail: String },
+    #[error("{0:?} is not an alert group id OnCall makes")]
+    BadGroupId(String),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +83,10 @@ pub struct OnCallApi {
 
 const ALERT_GROUPS: &str = "api/v1/alert_groups/";
 const INTEGRATIONS: &str = "api/v1/integrations/";
+const ACTIONS: &str = "api/v1/alert_groups/<id>/<action>";
+const RESOLUTION_NOTES: &str = "api/v1/resolution_notes/";
+/// Most of a refusal's `detail` passed on.
+const MAX_DETAIL: usize = 300;
 
 impl OnCallApi {
     /// `base` ends in `/` (the config normalises it).
@@ -168,5 +180,151 @@ impl OnCallApi {
             .into_iter()
             .map(|integration| (integration.id, integration.name))
             .collect())
+    }
+
+    /// `action` on alert group `group_id` (`engine/apps/public_api/views/alert_groups.py`):
+    /// the API acts as the token's owner.
+    pub async fn act(&self, group_id: &str, action: Action) -> Result<(), ApiError> {
+        let url = format!(
+            "{}{ALERT_GROUPS}{}/{}",
+            self.base,
+            checked_group_id(group_id)?,
+            action.api_verb()
+        );
+        let body = match action {
+            Action::Silence { seconds } => serde_json::json!({ "delay": seconds }),
+            _ => serde_json::json!({}),
+        };
+        self.post(ACTIONS, url, &body).await
+    }
+
+    /// A resolution note on `group_id`: the record of who really acted, since the API
+    /// acts as the token's owner.
+    pub async fn add_note(&self, group_id: &str, text: &str) -> Result<(), ApiError> {
+        let url = format!("{}{RESOLUTION_NOTES}", self.base);
+        let group_id = checked_group_id(group_id)?;
+        let body = serde_json::json!({ "alert_group_id": group_id, "text": text });
+        self.post(RESOLUTION_NOTES, url, &body).await
+    }
+
+    async fn post(
+        &self,
+        path: &'static str,
+        url: String,
+        body: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let response = self
+            .http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, &self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|err| ApiError::Http {
+                path,
+                reason: if err.is_timeout() {
+                    "timed out".to_owned()
+                } else {
+                    err.without_url().to_string()
+                },
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        if status.is_client_error() && status.as_u16() != 401 && status.as_u16() != 404 {
+            let answer = crate::http_client::body_within(response, self.max_bytes)
+                .await
+                .unwrap_or_default();
+            let detail = refusal_detail(&answer, status.as_u16());
+            return Err(ApiError::Refused {
+                status: status.as_u16(),
+                detail,
+            });
+        }
+        Err(ApiError::Status {
+            path,
+            status: status.as_u16(),
+        })
+    }
+}
+
+/// The `detail` of a refusal (DRF's `{"detail": "…"}`), else its first field error, cut
+/// short: OnCall's words, for the person who acted.
+fn refusal_detail(body: &[u8], status: u16) -> String {
+    let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let detail = match &parsed {
+        serde_json::Value::Object(fields) => fields
+            .get("detail")
+            .and_then(|detail| detail.as_str().map(str::to_owned))
+            .or_else(|| {
+                fields.iter().find_map(|(key, value)| {
+                    let first = value.as_array()?.first()?.as_str()?;
+                    Some(format!("{key}: {first}"))
+                })
+            }),
+        _ => None,
+    };
+    let mut detail = detail.unwrap_or_else(|| format!("HTTP {status}"));
+    if detail.len() > MAX_DETAIL {
+        let mut cut = MAX_DETAIL;
+        while !detail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        detail.truncate(cut);
+        detail.push('…');
+    }
+    detail
+}
+
+/// `id` if it looks like OnCall's public ids (`I` and capitals and digits): one from a
+/// webhook body is checked, not trusted, before it becomes part of a URL path.
+fn checked_group_id(id: &str) -> Result<&str, ApiError> {
+    let fits = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    if fits {
+        Ok(id)
+    } else {
+        Err(ApiError::BadGroupId(id.chars().take(64).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_carry_oncalls_words() {
+        assert_eq!(
+            refusal_detail(
+                br#"{"detail": "Can't acknowledge a resolved alert group"}"#,
+                400
+            ),
+            "Can't acknowledge a resolved alert group"
+        );
+        assert_eq!(
+            refusal_detail(br#"{"delay": ["This field is required."]}"#, 400),
+            "delay: This field is required."
+        );
+        assert_eq!(refusal_detail(b"<html>", 403), "HTTP 403");
+        assert!(
+            refusal_detail(
+                format!(r#"{{"detail": "{}"}}"#, "é".repeat(400)).as_bytes(),
+                400
+            )
+            .len()
+                < 310
+        );
+    }
+
+    #[test]
+    fn an_id_cannot_leave_its_path_segment() {
+        assert!(checked_group_id("I5ZQK3R1ABCDE").is_ok());
+        for hostile in ["..", "../users", "I1?x=1", "I1/resolve", "", "I1 2"] {
+            assert!(checked_group_id(hostile).is_err(), "{hostile}");
+        }
     }
 }

@@ -37,13 +37,17 @@ pub struct IncidentDetails {
 }
 
 impl IncidentDetails {
-    /// `None` when incident details are off.
+    /// `None` when there is no OnCall API to read: neither incident details on nor an
+    /// API token set. With a token, pages are matched to their alert group even with
+    /// details off, so the person paged can act on the group.
     pub fn from_config(
         startup: &StartupConfig,
         oncall_url: &str,
         max_response_bytes: usize,
     ) -> Result<Option<Self>, ApiError> {
-        if !startup.incident_details {
+        let api_configured =
+            !startup.oncall_header_token.trim().is_empty() && !oncall_url.is_empty();
+        if !startup.incident_details && !api_configured {
             return Ok(None);
         }
         let timeout = startup.details_timeout.0;
@@ -58,6 +62,11 @@ impl IncidentDetails {
             fresh_for: startup.details_cache.0,
             snapshot: tokio::sync::Mutex::new(None),
         }))
+    }
+
+    /// The API client, against the running `grafana.oncall.url`.
+    pub fn api_at(&self, base: &str) -> OnCallApi {
+        self.api.at(base)
     }
 
     async fn fetch(&self, base: &str) -> Result<Snapshot, ApiError> {

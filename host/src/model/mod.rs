@@ -2,6 +2,7 @@
 //! are, apart from where they are stored and how they travel. Every layer may import
 //! this module; it imports none of them.
 
+mod action;
 mod alert_group;
 mod channel;
 mod identity;
@@ -12,6 +13,7 @@ mod role;
 mod sql_text;
 mod status;
 
+pub use action::Action;
 pub use alert_group::AlertGroup;
 pub use channel::Channel;
 pub use identity::{validate_email, validate_username};

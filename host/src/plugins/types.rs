@@ -3,6 +3,7 @@
 //! delivery, the hooks, the CLI and the tests never name a WIT type and a new contract
 //! version changes none of them.
 
+pub use crate::model::Action;
 use crate::model::{AlertGroup, Channel};
 
 /// Who is to be told.
@@ -63,15 +64,6 @@ pub struct InboundRequest {
     pub body: Vec<u8>,
     /// The notification a valid reply URL was signed for.
     pub notification: Option<Notification>,
-}
-
-/// What the person who was paged did to the alert group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Acknowledge,
-    Resolve,
-    Silence { seconds: u32 },
-    Unacknowledge,
 }
 
 /// Whom an inbound event is about.

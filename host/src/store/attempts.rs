@@ -67,6 +67,8 @@ pub struct NewAttempt<'a> {
     pub outcome: &'static str,
     pub error: Option<&'a str>,
     pub receipt: Option<&'a str>,
+    /// The provider's id for what was sent, to match its receipts.
+    pub provider_id: Option<&'a str>,
     pub duration_ms: i32,
 }
 
@@ -262,8 +264,9 @@ impl Store {
         client
             .execute_cached(
                 "INSERT INTO delivery_attempts
-                     (notification_id, attempt, plugin, plugin_version, outcome, error, receipt, duration_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     (notification_id, attempt, plugin, plugin_version, outcome, error, receipt,
+                      duration_ms, provider_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 &[
                     &attempt.notification_id,
                     &attempt.attempt,
@@ -273,6 +276,7 @@ impl Store {
                     &attempt.error,
                     &attempt.receipt,
                     &attempt.duration_ms,
+                    &attempt.provider_id,
                 ],
             )
             .await?;

@@ -5,6 +5,7 @@ pub mod attempts;
 mod auth_failures;
 mod cached;
 mod error;
+pub mod inbound;
 pub mod integrations;
 pub mod migrations;
 pub mod notifications;

@@ -25,4 +25,5 @@ mod schedule_fixtures;
 mod schedule_tracking;
 mod security;
 mod status_pages;
+mod two_way_paging;
 mod verification;

@@ -1,37 +1,43 @@
 //! Twilio: SMS through the Messages API, calls through the Calls API with TwiML that
-//! reads the message aloud.
+//! reads the message aloud and, given a reply URL, takes a key: 1 acknowledges, 2
+//! resolves, 3 silences, 0 repeats. Twilio's calls back are checked against
+//! `X-Twilio-Signature` before anything is done.
+
+mod voice;
 
 use emu_oncall_plugin_sdk::config::Settings;
 use emu_oncall_plugin_sdk::http::{url_encode, Request};
+use emu_oncall_plugin_sdk::inbound::{field, outcome_text, twilio_signature_valid};
 use emu_oncall_plugin_sdk::{
-    export, permanent, retryable, Channel, Config, Failure, Notification, Plugin, PluginInfo,
-    Receipt,
+    export, permanent, retryable, Channel, Config, EventKind, Failure, InboundEvent, InboundReply,
+    InboundRequest, Notification, Outcome, Plugin, PluginInfo, Receipt, Target,
 };
 use serde_json::Value;
 
+pub use voice::Voice;
+
 pub struct Twilio;
+
+const TWIML: &str = "text/xml";
 
 const DEFAULT_API: &str = "https://api.twilio.com";
 /// Twilio refuses message bodies over 1600 characters.
 const MAX_SMS_CHARS: usize = 1600;
 
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+fn voice<'a>(settings: &Settings<'a>) -> Voice<'a> {
+    Voice {
+        voice: settings.get("voice"),
+        repeat: settings.get_or("call_repeat", "2").parse().unwrap_or(2),
+        silence_minutes: settings
+            .get_or("silence_minutes", "30")
+            .parse()
+            .unwrap_or(30),
+    }
 }
 
-/// The TwiML for a call: the message, said `repeat` times so a sleepy person catches it.
-pub fn twiml(message: &str, voice: Option<&str>, repeat: u32) -> String {
-    let voice = voice
-        .map(|voice| format!(" voice=\"{}\"", xml_escape(voice)))
-        .unwrap_or_default();
-    format!(
-        "<Response><Say{voice} loop=\"{repeat}\">{}</Say></Response>",
-        xml_escape(message)
-    )
+/// Whether calls offer the key menu (when the host gave a reply URL).
+fn menu_on(settings: &Settings) -> bool {
+    settings.flag("call_menu", true).unwrap_or(true)
 }
 
 fn sms_body(message: &str) -> String {
@@ -82,6 +88,13 @@ impl Plugin for Twilio {
         if !matches!(repeat.parse::<u32>(), Ok(1..=10)) {
             return Err(format!("`call_repeat` must be 1 to 10, not {repeat:?}"));
         }
+        let silence = settings.get_or("silence_minutes", "30");
+        if !matches!(silence.parse::<u32>(), Ok(1..=1440)) {
+            return Err(format!(
+                "`silence_minutes` must be 1 to 1440, not {silence:?}"
+            ));
+        }
+        settings.flag("call_menu", true)?;
         Ok(())
     }
 
@@ -112,19 +125,30 @@ impl Plugin for Twilio {
             }
             _ => return Err(permanent("calls need `from`, a Twilio number")),
         }
-        let (resource, extra) = if call {
-            let repeat = settings.get_or("call_repeat", "2").parse().unwrap_or(2);
-            (
-                "Calls",
-                (
-                    "Twiml",
-                    twiml(&notification.message, settings.get("voice"), repeat),
+        let voice = voice(&settings);
+        let reply_url = notification.reply_url.as_deref();
+        if call {
+            let twiml = match reply_url {
+                Some(url) if menu_on(&settings) => voice.with_menu(
+                    &notification.message,
+                    &format!("{url}/keys"),
+                    1,
+                    voice.repeat,
                 ),
-            )
+                _ => voice.message_only(&notification.message),
+            };
+            fields.push(("Twiml", twiml));
         } else {
-            ("Messages", ("Body", sms_body(&notification.message)))
-        };
-        fields.push(extra);
+            fields.push(("Body", sms_body(&notification.message)));
+        }
+        // Receipts (delivered, no answer, …) come back to the reply URL.
+        if let Some(url) = reply_url {
+            fields.push(("StatusCallback", format!("{url}/status")));
+            if call {
+                fields.push(("StatusCallbackEvent", "completed".to_owned()));
+            }
+        }
+        let resource = if call { "Calls" } else { "Messages" };
         let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let url = format!(
             "{api}/2010-04-01/Accounts/{}/{resource}.json",
@@ -143,6 +167,111 @@ impl Plugin for Twilio {
             detail: answer["status"].as_str().map(str::to_owned),
         })
     }
+
+    fn handle_inbound(
+        config: Config,
+        request: InboundRequest,
+        outcomes: Vec<Outcome>,
+    ) -> Result<InboundReply, String> {
+        let settings = Settings::new(&config);
+        let token = settings.require("auth_token")?;
+        let form = request.form();
+        let signature = request.header("x-twilio-signature").unwrap_or_default();
+        if !twilio_signature_valid(token, &request.url, &form, signature) {
+            return Ok(InboundReply::forbidden());
+        }
+        match request.path.as_str() {
+            "/keys" => Ok(key_pressed(&settings, &request, &form, &outcomes)),
+            "/status" => Ok(status_callback(&form)),
+            _ => Ok(InboundReply::text(404, "unknown Twilio callback")),
+        }
+    }
+}
+
+/// A key pressed in the call's menu: the action it names, confirmed aloud once the host
+/// has carried it out; 0 (or a key that does nothing) hears the page again.
+fn key_pressed(
+    settings: &Settings,
+    request: &InboundRequest,
+    form: &[(String, String)],
+    outcomes: &[Outcome],
+) -> InboundReply {
+    let voice = voice(settings);
+    if let Some(text) = outcome_text(outcomes) {
+        return InboundReply::with_type(200, TWIML, voice.confirmation(&text));
+    }
+    let digit = field(form, "Digits").unwrap_or_default();
+    if let Some(action) = voice.action_for(digit) {
+        let event = InboundEvent::act(action, format!("phone call (key {digit})"));
+        // Said only if the host never asks again; it always does when there are events.
+        return InboundReply::with_type(200, TWIML, voice.confirmation("One moment."))
+            .with_events(vec![event]);
+    }
+    let Some(notification) = &request.notification else {
+        return InboundReply::with_type(200, TWIML, voice.confirmation("This call has ended."));
+    };
+    let round = request
+        .query_fields()
+        .iter()
+        .find(|(key, _)| key == "round")
+        .and_then(|(_, value)| value.parse::<u32>().ok())
+        .unwrap_or(1);
+    let action = request
+        .url
+        .split('?')
+        .next()
+        .unwrap_or(request.url.as_str())
+        .to_owned();
+    let intro = if digit == "0" {
+        ""
+    } else {
+        "That key does nothing. "
+    };
+    InboundReply::with_type(
+        200,
+        TWIML,
+        voice.with_menu(
+            &format!("{intro}{}", notification.message),
+            &action,
+            round.saturating_add(1),
+            1,
+        ),
+    )
+}
+
+/// Twilio's status callback for a message or a call
+/// (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status,
+/// https://www.twilio.com/docs/voice/api/call-resource#statuscallback): the final
+/// states become receipts; the ones on the way (queued, sent, ringing) are ignored.
+fn status_callback(form: &[(String, String)]) -> InboundReply {
+    let kind = match (field(form, "MessageStatus"), field(form, "CallStatus")) {
+        (Some("delivered"), _) => Some(EventKind::Delivered),
+        (Some(status @ ("undelivered" | "failed")), _) => Some(EventKind::NotDelivered(format!(
+            "Twilio: message {status}{}",
+            field(form, "ErrorCode")
+                .map(|code| format!(" (error {code})"))
+                .unwrap_or_default()
+        ))),
+        (None, Some("completed")) => Some(EventKind::Delivered),
+        (None, Some("no-answer" | "busy" | "canceled")) => Some(EventKind::NotAnswered),
+        (None, Some("failed")) => Some(EventKind::NotDelivered("Twilio: call failed".to_owned())),
+        _ => None,
+    };
+    let via = if field(form, "CallStatus").is_some() {
+        "Twilio call status"
+    } else {
+        "Twilio message status"
+    };
+    let events = kind
+        .map(|kind| {
+            vec![InboundEvent {
+                target: Target::ThisNotification,
+                kind,
+                via: via.to_owned(),
+            }]
+        })
+        .unwrap_or_default();
+    InboundReply::with_type(200, TWIML, "<Response/>").with_events(events)
 }
 
 export!(Twilio);
@@ -151,12 +280,40 @@ export!(Twilio);
 mod tests {
     use super::*;
 
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
     #[test]
-    fn twiml_escapes_the_message() {
-        assert_eq!(
-            twiml("Disk <90% & \"rising\"", Some("alice"), 2),
-            "<Response><Say voice=\"alice\" loop=\"2\">Disk &lt;90% &amp; &quot;rising&quot;</Say></Response>"
-        );
+    fn final_statuses_become_receipts() {
+        let kinds = |pairs: &[(&str, &str)]| {
+            status_callback(&form(pairs))
+                .events
+                .into_iter()
+                .map(|event| event.kind)
+                .collect::<Vec<_>>()
+        };
+        assert!(matches!(
+            kinds(&[("MessageStatus", "delivered")]).as_slice(),
+            [EventKind::Delivered]
+        ));
+        assert!(matches!(
+            kinds(&[("CallStatus", "no-answer")]).as_slice(),
+            [EventKind::NotAnswered]
+        ));
+        assert!(matches!(
+            kinds(&[("CallStatus", "busy")]).as_slice(),
+            [EventKind::NotAnswered]
+        ));
+        assert!(matches!(
+            kinds(&[("MessageStatus", "undelivered"), ("ErrorCode", "30003")]).as_slice(),
+            [EventKind::NotDelivered(why)] if why.contains("30003")
+        ));
+        assert!(kinds(&[("MessageStatus", "sent")]).is_empty());
+        assert!(kinds(&[("CallStatus", "ringing")]).is_empty());
     }
 
     #[test]

@@ -1,0 +1,378 @@
+//! Two-way paging: a person called through the Twilio plugin presses a key, and the
+//! OnCall API (a local stand-in) is asked to act on the right alert group, with a note
+//! naming that person. The Twilio stand-in signs its calls back as Twilio does
+//! (https://www.twilio.com/docs/usage/webhooks/webhooks-security). Forged, expired,
+//! replayed or misdirected calls do nothing and get 403.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::sink::{Recorded, Sink};
+use common::*;
+use emu_oncall::model::Role;
+use hmac::Mac;
+use serde_json::json;
+
+const API_TOKEN: &str = "oncall-api-token";
+const TWILIO_TOKEN: &str = "twilio-auth-token";
+/// Where providers reach the server, as configured; the test calls the real address
+/// and the server rebuilds the URL Twilio signed from this.
+const PUBLIC: &str = "https://oncall.example.com/";
+const CALL_TEXT: &str = "You are invited to check an Alert Group from Grafana OnCall. Alert via Grafana Alerting with title Disk full triggered 3 times";
+
+fn alert_groups() -> String {
+    json!({"count": 1, "next": null, "previous": null, "results": [
+        {"id": "IDISK1", "integration_id": "CGRAFANA", "state": "firing",
+         "created_at": "2026-03-23T09:00:00Z", "title": "Disk full", "labels": [],
+         "permalinks": {"web": "https://grafana.example.com/a/grafana-oncall-app/alert-groups/IDISK1"}}
+    ]})
+    .to_string()
+}
+
+/// What Twilio puts in `X-Twilio-Signature` for a POST of `params` to `url`.
+fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine as _;
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(TWILIO_TOKEN.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (key, value) in sorted {
+        mac.update(key.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+struct Setup {
+    server: TestServer,
+    twilio: Sink,
+    oncall: Sink,
+}
+
+async fn setup() -> Setup {
+    let twilio = Sink::start().await;
+    twilio.respond_with(r#"{"sid":"CA0123","status":"queued"}"#);
+    let oncall = Sink::start().await;
+    oncall.respond_on("/api/v1/alert_groups/?", &alert_groups());
+    oncall.respond_on(
+        "/api/v1/integrations/",
+        r#"{"results": [{"id": "CGRAFANA", "name": "Grafana Alerting"}]}"#,
+    );
+    let server = TestServer::builder()
+        .plugin("twilio.wasm", "twilio.wasm")
+        // Built straight against contract 0.1.0: it loads and delivers next to 0.2.0
+        // plugins.
+        .plugin("legacy.wasm", "legacy-v0-1.wasm")
+        .set("routes.sms.plugins", "legacy")
+        .set("app.hostname", PUBLIC)
+        .set("plugin.twilio.account_sid", "AC0000000000")
+        .set("plugin.twilio.auth_token", TWILIO_TOKEN)
+        .set("plugin.twilio.from", "+15005550006")
+        .set("plugin.twilio.api_url", &twilio.url)
+        .set("plugin.twilio.allowed_hosts", "127.0.0.1")
+        .set("routes.call.plugins", "twilio")
+        .set("grafana.oncall.url", &oncall.url)
+        .set("grafana.oncall.header_token", API_TOKEN)
+        .start()
+        .await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        Role::User,
+    )
+    .await;
+    Setup {
+        server,
+        twilio,
+        oncall,
+    }
+}
+
+fn form_of(request: &Recorded) -> Vec<(String, String)> {
+    form_urlencoded::parse(&request.body)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+}
+
+/// Pages alice by phone; returns the URL the call's key menu posts to, as Twilio got it.
+async fn page_by_call(setup: &Setup) -> String {
+    let response = client()
+        .post(format!("{}/api/v1/make_call", setup.server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .form(&[("email", "alice@example.com"), ("message", CALL_TEXT)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let calls = setup.twilio.wait_for(1, Duration::from_secs(10)).await;
+    let fields = form_of(calls.last().expect("a call"));
+    let twiml = field(&fields, "Twiml");
+    assert!(twiml.contains("Press 1 to acknowledge"), "{twiml}");
+    assert!(twiml.contains("Disk full"), "{twiml}");
+    let start = twiml.find("action=\"").expect("a Gather action") + "action=\"".len();
+    let end = twiml[start..].find('"').unwrap() + start;
+    let action = twiml[start..end].replace("&amp;", "&");
+    assert!(
+        action.starts_with(&format!("{PUBLIC}hooks/twilio/n/")),
+        "{action}"
+    );
+    let status_callback = field(&fields, "StatusCallback");
+    assert!(status_callback.ends_with("/status"), "{status_callback}");
+    action
+}
+
+/// Posts `params` to `url` (a public URL) at the test server, signed with `signature`.
+async fn post_as_twilio(
+    setup: &Setup,
+    url: &str,
+    params: &[(&str, &str)],
+    signature: &str,
+) -> (u16, String) {
+    let path = url.strip_prefix(PUBLIC).expect("a public URL");
+    let response = client()
+        .post(format!("{}/{path}", setup.server.base))
+        .header("X-Twilio-Signature", signature)
+        .form(params)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+async fn press(setup: &Setup, url: &str, digit: &str) -> (u16, String) {
+    let params = [
+        ("CallSid", "CA0123"),
+        ("Digits", digit),
+        ("From", "+15005550006"),
+        ("To", "+4915100000001"),
+    ];
+    post_as_twilio(setup, url, &params, &twilio_signature(url, &params)).await
+}
+
+/// The OnCall API calls that were not reads.
+fn actions_asked(oncall: &Sink) -> Vec<Recorded> {
+    oncall
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_1_2_and_3_act_on_the_paged_group_with_a_note_naming_the_person() {
+    let setup = setup().await;
+    let action = page_by_call(&setup).await;
+
+    for (digit, verb, body, said) in [
+        ("1", "acknowledge", json!({}), "Acknowledged."),
+        ("2", "resolve", json!({}), "Resolved."),
+        (
+            "3",
+            "silence",
+            json!({"delay": 1800}),
+            "Silenced for 30 minutes.",
+        ),
+    ] {
+        let before = actions_asked(&setup.oncall).len();
+        let (status, twiml) = press(&setup, &action, digit).await;
+        assert_eq!(status, 200, "{twiml}");
+        assert!(
+            twiml.contains(said),
+            "key {digit} is confirmed aloud: {twiml}"
+        );
+        let asked = actions_asked(&setup.oncall);
+        assert_eq!(asked.len(), before + 2, "the action and its note");
+        let act = &asked[before];
+        assert_eq!(act.path, format!("/api/v1/alert_groups/IDISK1/{verb}"));
+        assert_eq!(act.header("authorization"), Some(API_TOKEN));
+        assert_eq!(act.json(), body);
+        let note = &asked[before + 1];
+        assert_eq!(note.path, "/api/v1/resolution_notes/");
+        let note = note.json();
+        assert_eq!(note["alert_group_id"], "IDISK1");
+        let text = note["text"].as_str().unwrap();
+        assert!(
+            text.contains("by alice by phone call (key "),
+            "the note names who acted and how: {text}"
+        );
+    }
+
+    // Each event is stored with its outcome.
+    let page = setup
+        .server
+        .store
+        .list_notifications(&Default::default())
+        .await
+        .unwrap();
+    let call = page
+        .iter()
+        .find(|n| n.channel == emu_oncall::model::Channel::Call)
+        .unwrap();
+    assert_eq!(call.alert_group_id.as_deref(), Some("IDISK1"));
+    let events = setup.server.store.inbound_events(call.id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
+    assert_eq!(kinds, ["acknowledge", "resolve", "silence"]);
+    assert!(events.iter().all(|event| event.ok), "{events:?}");
+}
+
+#[tokio::test]
+async fn a_plugin_built_for_contract_0_1_0_delivers_beside_0_2_0_ones() {
+    let setup = setup().await;
+    let legacy = setup.server.state.registry().get("legacy").expect("loaded");
+    assert_eq!(legacy.contract_version(), "0.1.0");
+    assert!(!legacy.takes_inbound());
+    let twilio = setup.server.state.registry().get("twilio").expect("loaded");
+    assert_eq!(twilio.contract_version(), "0.2.0");
+
+    let (status, answer) = send_sms(&setup.server, "alice@example.com", "Disk full").await;
+    assert_eq!(status, 200, "{answer}");
+    let store = &setup.server.store;
+    let delivered = wait_for(Duration::from_secs(10), async || {
+        let listed = store.list_notifications(&Default::default()).await.unwrap();
+        listed
+            .first()
+            .is_some_and(|page| page.delivered_by.as_deref() == Some("legacy"))
+    })
+    .await;
+    assert!(delivered, "the 0.1.0 plugin delivered the SMS");
+    // It takes no calls: its hooks are not found.
+    let response = client()
+        .post(format!("{}/hooks/legacy/anything", setup.server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn forged_expired_replayed_or_misdirected_calls_do_nothing_and_get_403() {
+    let setup = setup().await;
+    let action = page_by_call(&setup).await;
+    let (status, _) = press(&setup, &action, "1").await;
+    assert_eq!(status, 200);
+    let acted = actions_asked(&setup.oncall).len();
+    assert_eq!(acted, 2);
+
+    // The same signed request again.
+    let (status, _) = press(&setup, &action, "1").await;
+    assert_eq!(status, 403, "a replay");
+
+    // Twilio's signature made with another token, or missing.
+    let params = [("CallSid", "CA0123"), ("Digits", "2")];
+    let (status, _) = post_as_twilio(&setup, &action, &params, "bm90IGl0").await;
+    assert_eq!(status, 403, "a forged Twilio signature");
+    let (status, _) = post_as_twilio(&setup, &action, &params, "").await;
+    assert_eq!(status, 403, "no Twilio signature");
+
+    // Our signature changed, or the URL taken to another plugin.
+    let (head, tail) = action.rsplit_once("/keys").unwrap();
+    let (prefix, signature) = head.rsplit_once('/').unwrap();
+    let flipped: String = signature
+        .chars()
+        .enumerate()
+        .map(|(index, ch)| {
+            if index == 0 {
+                if ch == 'a' {
+                    'b'
+                } else {
+                    'a'
+                }
+            } else {
+                ch
+            }
+        })
+        .collect();
+    let forged = format!("{prefix}/{flipped}/keys{tail}");
+    let (status, _) = press(&setup, &forged, "2").await;
+    assert_eq!(status, 403, "a forged reply URL");
+    let elsewhere = action.replace("/hooks/twilio/", "/hooks/legacy/");
+    let (status, _) = press(&setup, &elsewhere, "2").await;
+    assert_eq!(status, 403, "a reply URL taken to another plugin");
+
+    // A URL signed with the server's own key, but past its expiry.
+    let key = setup.server.store.web_secret("reply-urls").await.unwrap();
+    let notification: uuid::Uuid = action
+        .split("/n/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap();
+    let expired = emu_oncall::hooks::ReplySigner::new(key).url(
+        PUBLIC,
+        "twilio",
+        notification,
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    );
+    let (status, body) = press(&setup, &format!("{expired}/keys?round=1"), "2").await;
+    assert_eq!(status, 403, "an expired reply URL: {body}");
+
+    assert_eq!(
+        actions_asked(&setup.oncall).len(),
+        acted,
+        "none of them acted"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_by_oncall_is_said_to_the_person_and_stored() {
+    let setup = setup().await;
+    let action = page_by_call(&setup).await;
+    setup.oncall.fail_next(1, 400);
+    let (status, twiml) = press(&setup, &action, "1").await;
+    assert_eq!(status, 200);
+    assert!(twiml.contains("OnCall refused"), "{twiml}");
+    let page = setup
+        .server
+        .store
+        .list_notifications(&Default::default())
+        .await
+        .unwrap();
+    let events = setup.server.store.inbound_events(page[0].id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(!events[0].ok);
+    assert!(events[0].outcome.contains("OnCall refused"), "{events:?}");
+}
+
+#[tokio::test]
+async fn malformed_inbound_calls_get_4xx_never_5xx() {
+    let setup = setup().await;
+    let action = page_by_call(&setup).await;
+    let path = action.strip_prefix(PUBLIC).unwrap();
+    let hostile: Vec<(String, Vec<u8>)> = vec![
+        (path.to_owned(), vec![0xff, 0xfe, 0x00, b'=', b'&']),
+        (path.to_owned(), b"Digits=%ZZ&&&==".to_vec()),
+        (path.to_owned(), vec![b'a'; 100_000]),
+        (
+            "hooks/twilio/n/not-a-uuid/1/2/keys".to_owned(),
+            b"Digits=1".to_vec(),
+        ),
+        ("hooks/twilio/n/".to_owned(), Vec::new()),
+        ("hooks/nobody/keys".to_owned(), b"Digits=1".to_vec()),
+        ("hooks/twilio/keys".to_owned(), b"Digits=1".to_vec()),
+        ("hooks/".to_owned(), Vec::new()),
+    ];
+    for (path, body) in hostile {
+        let response = client()
+            .post(format!("{}/{path}", setup.server.base))
+            .header("X-Twilio-Signature", "AAAA")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
+    assert!(actions_asked(&setup.oncall).is_empty());
+}
