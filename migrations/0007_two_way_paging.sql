@@ -38,3 +38,20 @@ CREATE TABLE inbound_requests (
     received_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX inbound_requests_received ON inbound_requests (received_at);
+
+-- Once the alert group is acknowledged, resolved or silenced, the pages still waiting
+-- for it are not sent: they end as 'cancelled'.
+ALTER TABLE notifications DROP CONSTRAINT notifications_status_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_status_check
+    CHECK (status IN ('pending', 'delivering', 'delivered', 'failed', 'dead', 'cancelled'));
+
+-- Who has been told what happened to an alert group: one row per group, event and
+-- person, so each is told once however many replicas hear OnCall's webhook.
+CREATE TABLE group_announcements (
+    alert_group_id  text NOT NULL,
+    event           text NOT NULL,
+    user_id         text NOT NULL,
+    notification_id uuid,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (alert_group_id, event, user_id)
+);

@@ -76,6 +76,27 @@ pub fn admin_token_matches(given: &str, app: &AppConfig) -> bool {
         && matches_any(given, std::slice::from_ref(&app.admin_token))
 }
 
+/// `app.oncall_webhook_token`, as OnCall's outgoing webhook sends its "Authorization
+/// header": verbatim, so with or without a `Bearer ` the operator typed.
+pub fn check_oncall_webhook(headers: &HeaderMap, app: &AppConfig) -> Result<(), ApiError> {
+    if app.oncall_webhook_token.is_empty() {
+        return Err(ApiError::NotFoundDetail(
+            "OnCall webhooks are off: set app.oncall_webhook_token.".to_owned(),
+        ));
+    }
+    let expected = app.oncall_webhook_token.trim();
+    let given = presented(headers).unwrap_or("");
+    let bare = presented_bearer(headers);
+    let matches = |candidate: &str| {
+        !candidate.is_empty() && bool::from(candidate.as_bytes().ct_eq(expected.as_bytes()))
+    };
+    if matches(given) | matches(bare) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidToken)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

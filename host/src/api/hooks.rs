@@ -143,6 +143,24 @@ pub async fn handle(
     }
 }
 
+/// `POST /hooks/oncall`: OnCall's outgoing webhook, checked against
+/// `app.oncall_webhook_token`. Everyone paged for the group is told what happened.
+pub async fn oncall_webhook(state: &AppState, request: Request<Incoming>) -> ApiResult {
+    let config = state.config();
+    super::auth::check_oncall_webhook(request.headers(), &config.app)?;
+    let (_, body) = crate::http::read_body(request, &config.app).await?;
+    let event =
+        crate::hooks::outcome::parse(&body).map_err(|err| ApiError::BadRequest(err.to_string()))?;
+    let Some(event) = event else {
+        return Ok(super::response::json(
+            StatusCode::OK,
+            &serde_json::json!({"ignored": true}),
+        ));
+    };
+    let announced = crate::hooks::outcome::announce(&state.store, &event).await?;
+    Ok(super::response::json(StatusCode::OK, &announced))
+}
+
 /// One call of the plugin's `handle-inbound`. Its own error (a body it cannot read, a
 /// bad signature it chose to report as an error) is the caller's fault: 400.
 async fn ask(

@@ -72,15 +72,15 @@ pub async fn dispatch(state: &AppState, request: Request<Incoming>) -> (&'static
         ["healthz"] => route!("healthz", get, health::live(state)),
         ["readyz"] => route!("readyz", get, health::ready(state)),
         ["metrics"] => route!("metrics", get, health::metrics(state, request.headers())),
-        ["hooks", plugin, rest @ ..] => {
-            let plugin = (*plugin).to_owned();
-            let rest: Vec<String> = rest.iter().map(|part| (*part).to_owned()).collect();
-            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-            (
-                "hooks",
-                super::hooks::handle(state, request, &plugin, &rest).await,
-            )
-        }
+        ["hooks", "oncall"] => route!(
+            "oncall_webhook",
+            post,
+            super::hooks::oncall_webhook(state, request)
+        ),
+        ["hooks", plugin, rest @ ..] => (
+            "hooks",
+            super::hooks::handle(state, request, plugin, rest).await,
+        ),
         ["admin", "api", "v1", rest @ ..] => ("admin", admin::dispatch(state, request, rest).await),
         _ => match crate::web::dispatch(state, request, &segments).await {
             Some((name, page)) => (name, Ok(page)),

@@ -91,6 +91,9 @@ pub struct AppConfig {
     pub admin_token: String,
     /// When set, `/metrics` answers only a scrape that presents it (`Bearer <token>`).
     pub metrics_token: String,
+    /// What OnCall's outgoing webhooks send as their "Authorization header" to
+    /// `/hooks/oncall`; that endpoint is off while blank.
+    pub oncall_webhook_token: String,
     /// Largest request body accepted, in bytes.
     #[serde(deserialize_with = "lenient::from_str_or_native")]
     pub max_body_bytes: usize,
@@ -109,6 +112,7 @@ impl Default for AppConfig {
             allow_weak_tokens: false,
             admin_token: String::new(),
             metrics_token: String::new(),
+            oncall_webhook_token: String::new(),
             max_body_bytes: 256 * 1024,
             body_timeout: ConfigDuration::secs(15),
         }

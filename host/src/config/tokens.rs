@@ -1,4 +1,4 @@
-//! Whether the engine and admin tokens are fit to guard a server: not one that anyone
+//! Whether the engine, admin and OnCall-webhook tokens are fit to guard a server: not one that anyone
 //! can read in this repository, and long enough not to be guessed.
 
 use super::layers::ConfigError;
@@ -29,6 +29,10 @@ fn tokens(app: &AppConfig) -> impl Iterator<Item = (&'static str, &str)> {
         .chain(
             (!app.admin_token.is_empty()).then_some(("app.admin_token", app.admin_token.as_str())),
         )
+        .chain((!app.oncall_webhook_token.is_empty()).then_some((
+            "app.oncall_webhook_token",
+            app.oncall_webhook_token.as_str(),
+        )))
 }
 
 /// `Err` for a token from the examples (always) or one shorter than

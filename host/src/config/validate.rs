@@ -29,6 +29,7 @@ impl Config {
         }
         self.app.admin_token = self.app.admin_token.trim().to_owned();
         self.app.metrics_token = self.app.metrics_token.trim().to_owned();
+        self.app.oncall_webhook_token = self.app.oncall_webhook_token.trim().to_owned();
         if !self.app.admin_token.is_empty() && self.app.auth_token.contains(&self.app.admin_token) {
             return Err(ConfigError::invalid(
                 "app.admin_token",

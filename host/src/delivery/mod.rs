@@ -192,12 +192,15 @@ impl Deliverer {
             Some(user_id) => self.store.find_user(user_id).await?,
             None => None,
         };
-        let plan = route::plan(
-            &self.config(),
-            &self.registry,
-            notification.channel,
-            user.as_ref(),
-        );
+        let plan = match crate::hooks::outcome::pinned_plugin(&notification.payload) {
+            Some(plugin) => route::pinned(&self.registry, plugin, notification.channel),
+            None => route::plan(
+                &self.config(),
+                &self.registry,
+                notification.channel,
+                user.as_ref(),
+            ),
+        };
         if plan.plugins.is_empty() {
             let reason = plan.waiting_reason();
             if let Some(expired) = self.past_max_age(&notification) {

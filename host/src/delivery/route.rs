@@ -53,6 +53,11 @@ fn named(registry: &PluginRegistry, names: &[String], channel: Channel, mode: Ro
     }
 }
 
+/// Only `plugin`: an announcement goes back through the plugin that reached the person.
+pub fn pinned(registry: &PluginRegistry, plugin: &str, channel: Channel) -> Plan {
+    named(registry, &[plugin.to_owned()], channel, RouteMode::Failover)
+}
+
 /// Which plugins a channel names for a user, by precedence: the user's own
 /// `route.<channel>` attribute (always failover, in its order), else the configured
 /// `routes.<channel>`, else none (`None`: every loaded plugin serving the channel).

@@ -1,6 +1,7 @@
 //! PostgreSQL: the pool, the schema and one module per table family. All state lives
 //! here, so any number of replicas can serve side by side.
 
+pub mod announcements;
 pub mod attempts;
 mod auth_failures;
 mod cached;

@@ -50,22 +50,20 @@ struct Setup {
     oncall: Sink,
 }
 
-async fn setup() -> Setup {
-    let twilio = Sink::start().await;
-    twilio.respond_with(r#"{"sid":"CA0123","status":"queued"}"#);
-    let oncall = Sink::start().await;
-    oncall.respond_on("/api/v1/alert_groups/?", &alert_groups());
-    oncall.respond_on(
-        "/api/v1/integrations/",
-        r#"{"results": [{"id": "CGRAFANA", "name": "Grafana Alerting"}]}"#,
-    );
-    let server = TestServer::builder()
+/// The OnCall webhook's "Authorization header".
+const WEBHOOK_TOKEN: &str = "oncall-webhook-token-0123456789abcdef";
+
+/// A server paging by phone through Twilio (SMS through the 0.1.0 plugin) against the
+/// two stand-ins.
+fn server_with(twilio: &Sink, oncall: &Sink) -> TestServerBuilder {
+    TestServer::builder()
         .plugin("twilio.wasm", "twilio.wasm")
         // Built straight against contract 0.1.0: it loads and delivers next to 0.2.0
         // plugins.
         .plugin("legacy.wasm", "legacy-v0-1.wasm")
         .set("routes.sms.plugins", "legacy")
         .set("app.hostname", PUBLIC)
+        .set("app.oncall_webhook_token", WEBHOOK_TOKEN)
         .set("plugin.twilio.account_sid", "AC0000000000")
         .set("plugin.twilio.auth_token", TWILIO_TOKEN)
         .set("plugin.twilio.from", "+15005550006")
@@ -74,8 +72,23 @@ async fn setup() -> Setup {
         .set("routes.call.plugins", "twilio")
         .set("grafana.oncall.url", &oncall.url)
         .set("grafana.oncall.header_token", API_TOKEN)
-        .start()
-        .await;
+}
+
+async fn stand_ins() -> (Sink, Sink) {
+    let twilio = Sink::start().await;
+    twilio.respond_with(r#"{"sid":"CA0123","status":"queued"}"#);
+    let oncall = Sink::start().await;
+    oncall.respond_on("/api/v1/alert_groups/?", &alert_groups());
+    oncall.respond_on(
+        "/api/v1/integrations/",
+        r#"{"results": [{"id": "CGRAFANA", "name": "Grafana Alerting"}]}"#,
+    );
+    (twilio, oncall)
+}
+
+async fn setup() -> Setup {
+    let (twilio, oncall) = stand_ins().await;
+    let server = server_with(&twilio, &oncall).start().await;
     add_user(
         &server.store,
         "alice@example.com",
@@ -107,14 +120,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 
 /// Pages alice by phone; returns the URL the call's key menu posts to, as Twilio got it.
 async fn page_by_call(setup: &Setup) -> String {
-    let response = client()
-        .post(format!("{}/api/v1/make_call", setup.server.base))
-        .header("Authorization", ENGINE_TOKEN)
-        .form(&[("email", "alice@example.com"), ("message", CALL_TEXT)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    call(&setup.server, "alice@example.com").await;
     let calls = setup.twilio.wait_for(1, Duration::from_secs(10)).await;
     let fields = form_of(calls.last().expect("a call"));
     let twiml = field(&fields, "Twiml");
@@ -130,6 +136,18 @@ async fn page_by_call(setup: &Setup) -> String {
     let status_callback = field(&fields, "StatusCallback");
     assert!(status_callback.ends_with("/status"), "{status_callback}");
     action
+}
+
+/// The engine asks for a call to `email` about the disk group.
+async fn call(server: &TestServer, email: &str) {
+    let response = client()
+        .post(format!("{}/api/v1/make_call", server.base))
+        .header("Authorization", ENGINE_TOKEN)
+        .form(&[("email", email), ("message", CALL_TEXT)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }
 
 /// Posts `params` to `url` (a public URL) at the test server, signed with `signature`.
@@ -159,6 +177,20 @@ async fn press(setup: &Setup, url: &str, digit: &str) -> (u16, String) {
         ("To", "+4915100000001"),
     ];
     post_as_twilio(setup, url, &params, &twilio_signature(url, &params)).await
+}
+
+/// Every notification stored, newest first.
+async fn all_pages(
+    store: &emu_oncall::store::Store,
+) -> Vec<emu_oncall::store::notifications::Notification> {
+    let every = emu_oncall::store::notifications::NotificationFilter {
+        limit: 1_000,
+        ..Default::default()
+    };
+    store
+        .list_notifications(&every)
+        .await
+        .expect("notifications")
 }
 
 /// The OnCall API calls that were not reads.
@@ -210,12 +242,7 @@ async fn keys_1_2_and_3_act_on_the_paged_group_with_a_note_naming_the_person() {
     }
 
     // Each event is stored with its outcome.
-    let page = setup
-        .server
-        .store
-        .list_notifications(&Default::default())
-        .await
-        .unwrap();
+    let page = all_pages(&setup.server.store).await;
     let call = page
         .iter()
         .find(|n| n.channel == emu_oncall::model::Channel::Call)
@@ -240,7 +267,7 @@ async fn a_plugin_built_for_contract_0_1_0_delivers_beside_0_2_0_ones() {
     assert_eq!(status, 200, "{answer}");
     let store = &setup.server.store;
     let delivered = wait_for(Duration::from_secs(10), async || {
-        let listed = store.list_notifications(&Default::default()).await.unwrap();
+        let listed = all_pages(&store).await;
         listed
             .first()
             .is_some_and(|page| page.delivered_by.as_deref() == Some("legacy"))
@@ -333,12 +360,7 @@ async fn a_refusal_by_oncall_is_said_to_the_person_and_stored() {
     let (status, twiml) = press(&setup, &action, "1").await;
     assert_eq!(status, 200);
     assert!(twiml.contains("OnCall refused"), "{twiml}");
-    let page = setup
-        .server
-        .store
-        .list_notifications(&Default::default())
-        .await
-        .unwrap();
+    let page = all_pages(&setup.server.store).await;
     let events = setup.server.store.inbound_events(page[0].id).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(!events[0].ok);
@@ -375,4 +397,204 @@ async fn malformed_inbound_calls_get_4xx_never_5xx() {
         assert!((400..500).contains(&status), "{path}: {status}");
     }
     assert!(actions_asked(&setup.oncall).is_empty());
+}
+
+/// OnCall's outgoing webhook body for `event_type` on the disk group, as
+/// `engine/apps/webhooks/utils.py` `serialize_event` builds it ("forward all").
+fn oncall_webhook_body(event_type: &str, username: &str) -> serde_json::Value {
+    let user =
+        json!({"id": "UADMIN", "username": username, "email": format!("{username}@example.com")});
+    json!({
+        "event": {"type": event_type, "time": "2026-11-28T10:00:00.000000Z"},
+        "user": user,
+        "alert_group": {
+            "id": "IDISK1", "integration_id": "CGRAFANA", "team_id": null, "route_id": "R1",
+            "alerts_count": 3, "state": "acknowledged", "created_at": "2026-03-23T09:00:00Z",
+            "resolved_at": null, "resolved_by": null, "acknowledged_at": "2026-11-28T10:00:00Z",
+            "acknowledged_by": "UADMIN", "labels": [], "title": "Disk full",
+            "permalinks": {"slack": null, "telegram": null,
+                           "web": "https://grafana.example.com/a/grafana-oncall-app/alert-groups/IDISK1"},
+            "silenced_at": null, "last_alert": null
+        },
+        "alert_group_id": "IDISK1",
+        "alert_payload": {"status": "firing"},
+        "integration": {"id": "CGRAFANA", "type": "grafana_alerting", "name": "Grafana Alerting", "team": null},
+        "notified_users": [user],
+        "users_to_be_notified": [],
+        "alert_group_acknowledged_by": user,
+        "alert_group_resolved_by": null
+    })
+}
+
+async fn post_oncall_webhook(
+    server: &TestServer,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, String) {
+    let response = client()
+        .post(format!("{}/hooks/oncall", server.base))
+        .header("Authorization", token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// SMS the Twilio stand-in was asked to send to `number`.
+fn texts_to(twilio: &Sink, number: &str) -> Vec<String> {
+    twilio
+        .requests()
+        .iter()
+        .filter(|request| request.path.ends_with("/Messages.json"))
+        .map(form_of)
+        .filter(|fields| field(fields, "To") == number)
+        .map(|fields| field(&fields, "Body").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn oncalls_webhook_tells_each_paged_person_once_across_two_replicas() {
+    let (twilio, oncall) = stand_ins().await;
+    let first = server_with(&twilio, &oncall).start().await;
+    let second = server_with(&twilio, &oncall)
+        .database(&first.db_url)
+        .start()
+        .await;
+    for (email, name, number) in [
+        ("alice@example.com", "alice", "+4915100000001"),
+        ("bob@example.com", "bob", "+4915100000002"),
+        ("carol@example.com", "carol", "+4915100000003"),
+    ] {
+        add_user(&first.store, email, name, Some(number), Role::User).await;
+        call(&first, email).await;
+    }
+    twilio.wait_for(3, Duration::from_secs(10)).await;
+    // Dave's call fails for now: it waits for a retry when the group is acknowledged.
+    add_user(
+        &first.store,
+        "dave@example.com",
+        "dave",
+        Some("+4915100000004"),
+        Role::User,
+    )
+    .await;
+    twilio.fail_next(1, 503);
+    call(&first, "dave@example.com").await;
+    let store = &first.store;
+    let waiting = wait_for(Duration::from_secs(10), async || {
+        all_pages(&store).await.iter().any(|page| {
+            page.recipient_email.as_deref() == Some("dave@example.com")
+                && page.status == emu_oncall::model::Status::Failed
+        })
+    })
+    .await;
+    assert!(waiting, "dave's call waits for a retry");
+
+    // Alice acknowledges by phone; OnCall then sends its webhook, naming the API
+    // token's owner, and it reaches both replicas.
+    let calls = twilio.requests();
+    let alices = calls
+        .iter()
+        .map(form_of)
+        .find(|fields| field(fields, "To") == "+4915100000001")
+        .unwrap();
+    let twiml = field(&alices, "Twiml");
+    let start = twiml.find("action=\"").unwrap() + "action=\"".len();
+    let end = twiml[start..].find('"').unwrap() + start;
+    let action = twiml[start..end].replace("&amp;", "&");
+    let path = action.strip_prefix(PUBLIC).unwrap();
+    let params = [("CallSid", "CA0123"), ("Digits", "1")];
+    let response = client()
+        .post(format!("{}/{path}", first.base))
+        .header("X-Twilio-Signature", twilio_signature(&action, &params))
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let (wrong, _) = post_oncall_webhook(
+        &first,
+        "not-the-token",
+        &oncall_webhook_body("acknowledge", "admin"),
+    )
+    .await;
+    assert_eq!(wrong, 403);
+    let body = oncall_webhook_body("acknowledge", "admin");
+    let (a, b) = tokio::join!(
+        post_oncall_webhook(&first, WEBHOOK_TOKEN, &body),
+        post_oncall_webhook(&second, WEBHOOK_TOKEN, &body)
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+
+    let told = wait_for(Duration::from_secs(15), async || {
+        texts_to(&twilio, "+4915100000002").len() == 1
+            && texts_to(&twilio, "+4915100000003").len() == 1
+    })
+    .await;
+    assert!(
+        told,
+        "bob and carol are told: {:?}",
+        twilio.requests().len()
+    );
+    let text = &texts_to(&twilio, "+4915100000002")[0];
+    assert_eq!(
+        text, "Acknowledged by alice (Disk full)",
+        "who took it, by name"
+    );
+    assert!(
+        texts_to(&twilio, "+4915100000001").is_empty(),
+        "alice acted herself"
+    );
+    assert!(
+        texts_to(&twilio, "+4915100000004").is_empty(),
+        "dave's page never reached him"
+    );
+
+    // Dave's waiting call is cancelled, and a webhook heard again tells nobody twice.
+    let pages = all_pages(&store).await;
+    let daves = pages
+        .iter()
+        .find(|page| {
+            page.recipient_email.as_deref() == Some("dave@example.com")
+                && page.channel == emu_oncall::model::Channel::Call
+        })
+        .unwrap();
+    assert_eq!(daves.status, emu_oncall::model::Status::Cancelled);
+    let (again, answer) = post_oncall_webhook(&second, WEBHOOK_TOKEN, &body).await;
+    assert_eq!(again, 200);
+    assert!(answer.contains("\"told\":0"), "{answer}");
+    assert_eq!(texts_to(&twilio, "+4915100000002").len(), 1);
+    assert_eq!(texts_to(&twilio, "+4915100000003").len(), 1);
+}
+
+#[tokio::test]
+async fn oncalls_webhook_refuses_hostile_bodies_with_4xx() {
+    let setup = setup().await;
+    for body in [
+        b"not json".to_vec(),
+        br#"{"event": {"type": "resolve"}}"#.to_vec(),
+        br#"{"event": "resolve", "alert_group_id": "I1"}"#.to_vec(),
+        br#"[]"#.to_vec(),
+        vec![0xff; 1000],
+    ] {
+        let response = client()
+            .post(format!("{}/hooks/oncall", setup.server.base))
+            .header("Authorization", WEBHOOK_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+    }
+    let (ignored, answer) = post_oncall_webhook(
+        &setup.server,
+        WEBHOOK_TOKEN,
+        &json!({"event": {"type": "alert group created"}, "alert_group_id": "I1"}),
+    )
+    .await;
+    assert_eq!(ignored, 200);
+    assert!(answer.contains("ignored"), "{answer}");
 }
