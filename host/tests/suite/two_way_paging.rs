@@ -267,7 +267,7 @@ async fn a_plugin_built_for_contract_0_1_0_delivers_beside_0_2_0_ones() {
     assert_eq!(status, 200, "{answer}");
     let store = &setup.server.store;
     let delivered = wait_for(Duration::from_secs(10), async || {
-        let listed = all_pages(&store).await;
+        let listed = all_pages(store).await;
         listed
             .first()
             .is_some_and(|page| page.delivered_by.as_deref() == Some("legacy"))
@@ -484,7 +484,7 @@ async fn oncalls_webhook_tells_each_paged_person_once_across_two_replicas() {
     call(&first, "dave@example.com").await;
     let store = &first.store;
     let waiting = wait_for(Duration::from_secs(10), async || {
-        all_pages(&store).await.iter().any(|page| {
+        all_pages(store).await.iter().any(|page| {
             page.recipient_email.as_deref() == Some("dave@example.com")
                 && page.status == emu_oncall::model::Status::Failed
         })
@@ -554,7 +554,7 @@ async fn oncalls_webhook_tells_each_paged_person_once_across_two_replicas() {
     );
 
     // Dave's waiting call is cancelled, and a webhook heard again tells nobody twice.
-    let pages = all_pages(&store).await;
+    let pages = all_pages(store).await;
     let daves = pages
         .iter()
         .find(|page| {
