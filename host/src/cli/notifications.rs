@@ -21,7 +21,7 @@ pub enum NotificationsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one notification in full, with its delivery attempts.
+    /// Show one notification in full, with its delivery attempts and inbound events.
     Show { id: String },
     /// Queue a failed or dead notification again, with a fresh attempt budget.
     Retry { id: String },
@@ -84,6 +84,8 @@ pub async fn run(store: &Store, command: NotificationsCommand) -> anyhow::Result
                 .with_context(|| format!("no notification {id}"))?;
             let mut shown = serde_json::to_value(&notification)?;
             shown["attempts"] = serde_json::to_value(store.attempts(id).await?)?;
+            // Key presses, replies, buttons and receipts, with what came of each.
+            shown["inbound_events"] = serde_json::to_value(store.inbound_events(id).await?)?;
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }
     }

@@ -344,3 +344,86 @@ async fn malformed_page_forms_get_a_page_never_a_5xx() {
         .unwrap();
     assert_eq!(odd.status().as_u16(), 404);
 }
+
+/// Providers' calls and OnCall's webhook, mutated: a reply URL signed for a real page,
+/// the Twilio plugin behind it, `/hooks/oncall` with its token. Never a 5xx.
+#[tokio::test]
+async fn malformed_inbound_calls_get_4xx_never_5xx() {
+    const WEBHOOK_TOKEN: &str = "oncall-webhook-token-0123456789abcdef";
+    let server = TestServer::builder()
+        .plugin("twilio.wasm", "twilio.wasm")
+        .set("plugin.twilio.account_sid", "AC0000000000")
+        .set("plugin.twilio.auth_token", "twilio-auth-token")
+        .set("plugin.twilio.from", "+15005550006")
+        .set("plugin.twilio.allowed_hosts", "127.0.0.1")
+        .set("app.hostname", "https://oncall.example.com/")
+        .set("app.oncall_webhook_token", WEBHOOK_TOKEN)
+        .start()
+        .await;
+    let page = server
+        .store
+        .accept_notification(emu_oncall::store::notifications::NewNotification {
+            channel: emu_oncall::model::Channel::Call,
+            user_id: None,
+            recipient_email: Some("alice@example.com".to_owned()),
+            message: "Disk full".to_owned(),
+            payload: serde_json::json!({}),
+        })
+        .await
+        .unwrap();
+    let key = server.store.web_secret("reply-urls").await.unwrap();
+    let reply_url = emu_oncall::hooks::ReplySigner::new(key).url(
+        &format!("{}/", server.base),
+        "twilio",
+        page,
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    );
+    let webhook = serde_json::json!({
+        "event": {"type": "resolve", "time": "2026-11-28T10:00:00Z"},
+        "user": {"id": "U1", "username": "bob", "email": "bob@example.com"},
+        "alert_group": {"id": "IDISK1", "title": "Disk full"},
+        "alert_group_id": "IDISK1"
+    })
+    .to_string()
+    .into_bytes();
+    let keys = b"CallSid=CA1&Digits=1&From=%2B15005550006".to_vec();
+    let client = client();
+    let mut random = Random(0x1b0a_0000_0000_0015);
+    for n in 0..180 {
+        let (url, seed, token) = match n % 3 {
+            0 => (
+                format!("{}/hooks/oncall", server.base),
+                &webhook,
+                WEBHOOK_TOKEN,
+            ),
+            1 => (format!("{reply_url}/keys?round=1"), &keys, ""),
+            _ => (format!("{}/hooks/twilio/sms", server.base), &keys, ""),
+        };
+        let body = if n % 4 == 0 {
+            let len = random.below(300);
+            random.bytes(len)
+        } else {
+            mutate(seed, &mut random)
+        };
+        let response = client
+            .post(&url)
+            .header("Authorization", token)
+            .header("X-Twilio-Signature", "AAAA")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        assert!(
+            status < 500,
+            "{url} answered {status} to {:?}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let health = client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}

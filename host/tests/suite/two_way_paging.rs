@@ -252,6 +252,23 @@ async fn keys_1_2_and_3_act_on_the_paged_group_with_a_note_naming_the_person() {
     let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
     assert_eq!(kinds, ["acknowledge", "resolve", "silence"]);
     assert!(events.iter().all(|event| event.ok), "{events:?}");
+
+    // And shown by the CLI.
+    let shown = std::process::Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .args(["--db-url", &setup.server.db_url, "notifications", "show"])
+        .arg(call.id.to_string())
+        .env_remove("EMU_ONCALL_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["inbound_events"][0]["kind"], "acknowledge");
+    assert_eq!(shown["inbound_events"][0]["via"], "phone call (key 1)");
+    assert_eq!(shown["inbound_events"][0]["outcome"], "Acknowledged.");
 }
 
 #[tokio::test]
