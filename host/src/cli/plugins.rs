@@ -61,8 +61,8 @@ pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()
         return Ok(());
     }
     println!(
-        "{:<14} {:<9} {:<8} {:<28} {:<14} STATUS",
-        "NAME", "VERSION", "LOADED", "CHANNELS", "HASH"
+        "{:<14} {:<9} {:<8} {:<8} {:<28} {:<14} STATUS",
+        "NAME", "VERSION", "CONTRACT", "LOADED", "CHANNELS", "HASH"
     );
     for status in statuses {
         let channels: Vec<&str> = status
@@ -71,9 +71,10 @@ pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()
             .map(|channel| channel.as_str())
             .collect();
         println!(
-            "{:<14} {:<9} {:<8} {:<28} {:<14} {}",
+            "{:<14} {:<9} {:<8} {:<8} {:<28} {:<14} {}",
             status.name,
             status.version.as_deref().unwrap_or("-"),
+            status.contract.unwrap_or("-"),
             if status.loaded { "yes" } else { "no" },
             channels.join(","),
             status
