@@ -133,14 +133,7 @@ impl OnCallApi {
             .header(reqwest::header::AUTHORIZATION, &self.token)
             .send()
             .await
-            .map_err(|err| ApiError::Http {
-                path,
-                reason: if err.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    err.without_url().to_string()
-                },
-            })?;
+            .map_err(|err| unreachable_at(path, err))?;
         let status = response.status();
         if !status.is_success() {
             return Err(ApiError::Status {
@@ -220,14 +213,7 @@ impl OnCallApi {
             .json(body)
             .send()
             .await
-            .map_err(|err| ApiError::Http {
-                path,
-                reason: if err.is_timeout() {
-                    "timed out".to_owned()
-                } else {
-                    err.without_url().to_string()
-                },
-            })?;
+            .map_err(|err| unreachable_at(path, err))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -275,6 +261,18 @@ fn refusal_detail(body: &[u8], status: u16) -> String {
         detail.push('…');
     }
     detail
+}
+
+/// A request that got no answer, said without its URL (the base may carry credentials).
+fn unreachable_at(path: &'static str, err: reqwest::Error) -> ApiError {
+    ApiError::Http {
+        path,
+        reason: if err.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            err.without_url().to_string()
+        },
+    }
 }
 
 /// `id` if it looks like OnCall's public ids (`I` and capitals and digits): one from a
