@@ -312,7 +312,9 @@ impl Default for HeartbeatConfig {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConfig {
-    /// Plugin names, in order; empty: every loaded plugin that serves the channel.
+    /// Plugin names, in order; empty: every loaded plugin that serves the channel. An
+    /// entry `name:channel` hands that plugin the page as another channel (a call route
+    /// can end in `twilio:sms`).
     #[serde(deserialize_with = "lenient::string_list")]
     pub plugins: Vec<String>,
     pub mode: RouteMode,
@@ -320,6 +322,10 @@ pub struct RouteConfig {
     /// user ids).
     #[serde(deserialize_with = "lenient::string_list")]
     pub recipients: Vec<String>,
+    /// Failover only: once a plugin that takes providers' calls has handed the page to
+    /// its provider, how long to wait for a receipt or an action before the next plugin
+    /// of the route is tried. Unset: the first plugin that delivers ends the route.
+    pub confirm_within: Option<ConfigDuration>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -207,6 +207,32 @@ impl Config {
                     "lists no plugin",
                 ));
             }
+            for entry in &route.plugins {
+                if let Some((_, as_channel)) = entry.split_once(':') {
+                    if as_channel.parse::<crate::model::Channel>().is_err() {
+                        return Err(ConfigError::invalid(
+                            &format!("routes.{channel}.plugins"),
+                            format!("{entry:?}: after `:` comes a channel (sms, call, push, shift or test)"),
+                        ));
+                    }
+                }
+            }
+            if let Some(wait) = route.confirm_within {
+                if route.mode != super::RouteMode::Failover {
+                    return Err(ConfigError::invalid(
+                        &format!("routes.{channel}.confirm_within"),
+                        "applies to failover routes only",
+                    ));
+                }
+                if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(3_600))
+                    .contains(&wait.0)
+                {
+                    return Err(ConfigError::invalid(
+                        &format!("routes.{channel}.confirm_within"),
+                        "must be 1s to 1h",
+                    ));
+                }
+            }
             if !route.recipients.is_empty() && channel != "push" {
                 return Err(ConfigError::invalid(
                     &format!("routes.{channel}.recipients"),

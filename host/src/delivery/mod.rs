@@ -226,14 +226,8 @@ impl Deliverer {
         }
         let message = message::for_plugin(&notification, user.as_ref(), claim.attempt, alert_group);
         let result = match plan.mode {
-            RouteMode::Failover => {
-                self.failover(&notification, claim, &plan.plugins, &message)
-                    .await?
-            }
-            RouteMode::Fanout => {
-                self.fanout(&notification, claim, &plan.plugins, &message)
-                    .await?
-            }
+            RouteMode::Failover => self.failover(&notification, claim, &plan, &message).await?,
+            RouteMode::Fanout => self.fanout(&notification, claim, &plan, &message).await?,
         };
         self.conclude(&notification, claim, result).await
     }
@@ -318,34 +312,42 @@ impl Deliverer {
         &self,
         plugin: &LoadedPlugin,
         message: &PluginNotification,
+        as_channel: Channel,
     ) -> PluginNotification {
         let mut message = message.clone();
-        if !plugin.takes_inbound() {
+        message.channel = as_channel;
+        let Some(base) = self.reply_base(plugin) else {
             return message;
-        }
-        let config = self.config();
-        let base = if config.app.public_url.is_empty() {
-            config.app.hostname.as_str()
-        } else {
-            config.app.public_url.as_str()
         };
-        if base.is_empty() {
-            return message;
-        }
         let Ok(id) = Uuid::parse_str(&message.id) else {
             return message;
         };
         match self.reply_urls.signer().await {
             Ok(signer) => {
-                let expiry = chrono::Duration::from_std(config.delivery.reply_url_expiry.0)
+                let expiry = chrono::Duration::from_std(self.config().delivery.reply_url_expiry.0)
                     .unwrap_or_else(|_| chrono::Duration::hours(24));
-                message.reply_url = Some(signer.url(base, &plugin.name, id, Utc::now() + expiry));
+                message.reply_url = Some(signer.url(&base, &plugin.name, id, Utc::now() + expiry));
             }
             Err(err) => {
                 tracing::warn!(notification = %id, error = %err, "cannot sign a reply URL; the page goes without one");
             }
         }
         message
+    }
+
+    /// The base of `plugin`'s reply URLs: `None` when it takes no providers' calls
+    /// (contract 0.1.0) or the server has no public URL to build them on.
+    fn reply_base(&self, plugin: &LoadedPlugin) -> Option<String> {
+        if !plugin.takes_inbound() {
+            return None;
+        }
+        let config = self.config();
+        let base = if config.app.public_url.is_empty() {
+            &config.app.hostname
+        } else {
+            &config.app.public_url
+        };
+        (!base.is_empty()).then(|| base.clone())
     }
 
     /// A round for a `callback` schedule's shift change: one POST, with the same
@@ -476,6 +478,7 @@ impl Deliverer {
         claim: Claim,
         plugin: &LoadedPlugin,
         message: &PluginNotification,
+        as_channel: Channel,
         renew: bool,
     ) -> Result<Option<(AttemptOutcome, Instant)>, StoreError> {
         let slot = match self.slot_keeping_lease(claim, plugin).await? {
@@ -492,7 +495,7 @@ impl Deliverer {
         if (renew || !fresh) && !self.renew(claim).await? {
             return Ok(None);
         }
-        let message = self.message_for(plugin, message).await;
+        let message = self.message_for(plugin, message, as_channel).await;
         let started = Instant::now();
         Ok(Some((plugin.notify_in(slot, &message).await, started)))
     }
@@ -598,26 +601,54 @@ impl Deliverer {
     }
 
     /// The first plugin that delivers wins; a permanent failure moves on to the next, a
-    /// retryable one ends the round (the same route is tried again later).
+    /// retryable one ends the round (the same route is tried again later). With
+    /// `confirm_within`, a plugin that takes providers' calls and delivered leaves the
+    /// page awaiting a receipt or an action; if none comes in time (or a receipt says it
+    /// did not get through), the next round starts at the next plugin.
     async fn failover(
         &self,
         notification: &Notification,
         claim: Claim,
-        plugins: &[Arc<LoadedPlugin>],
+        plan: &Plan,
         message: &PluginNotification,
     ) -> Result<RoundResult, StoreError> {
+        let plugins = &plan.plugins;
+        let start = usize::try_from(notification.route_position)
+            .unwrap_or(0)
+            .min(plugins.len().saturating_sub(1));
         let mut failures = Vec::new();
-        for (index, plugin) in plugins.iter().enumerate() {
-            let Some((outcome, started)) = self.call(claim, plugin, message, index > 0).await?
+        for (index, plugin) in plugins.iter().enumerate().skip(start) {
+            let as_channel = plan.as_channel.get(index).copied().unwrap_or(plan.channel);
+            let Some((outcome, started)) = self
+                .call(claim, plugin, message, as_channel, index > start)
+                .await?
             else {
                 return Ok(RoundResult::Waiting("lease lost".to_owned()));
             };
+            // Wait for confirmation only where it can come, and where there is a next
+            // plugin to move on to.
+            let wait = plan
+                .confirm_within
+                .filter(|_| index + 1 < plugins.len() && self.reply_base(plugin).is_some());
             // A delivery is settled before its attempt row is written: nothing that
             // goes wrong with the bookkeeping may send the page again.
-            let settled = match &outcome {
-                AttemptOutcome::Delivered(_) => Some(
+            let settled = match (&outcome, wait) {
+                (AttemptOutcome::Delivered(_), None) => Some(
                     self.settle(claim, Settlement::Delivered { by: &plugin.name })
                         .await,
+                ),
+                (AttemptOutcome::Delivered(_), Some(wait)) => Some(
+                    self.settle(
+                        claim,
+                        Settlement::Await {
+                            by: &plugin.name,
+                            until: Utc::now()
+                                + chrono::Duration::from_std(wait)
+                                    .unwrap_or_else(|_| chrono::Duration::minutes(1)),
+                            next_position: i32::try_from(index + 1).unwrap_or(i32::MAX),
+                        },
+                    )
+                    .await,
                 ),
                 _ => None,
             };
@@ -651,7 +682,7 @@ impl Deliverer {
         &self,
         notification: &Notification,
         claim: Claim,
-        plugins: &[Arc<LoadedPlugin>],
+        plan: &Plan,
         message: &PluginNotification,
     ) -> Result<RoundResult, StoreError> {
         // Nothing can have been delivered before the first round.
@@ -673,16 +704,18 @@ impl Deliverer {
                 done.push(kept.to_owned());
             }
         }
-        let pending: Vec<&Arc<LoadedPlugin>> = plugins
+        let pending: Vec<(&Arc<LoadedPlugin>, Channel)> = plan
+            .plugins
             .iter()
-            .filter(|plugin| !done.contains(&plugin.name))
+            .zip(plan.as_channel.iter().copied())
+            .filter(|(plugin, _)| !done.contains(&plugin.name))
             .collect();
         // Each plugin has its own deadline; running them together keeps one slow channel
         // from delaying the others.
         let calls = futures::future::join_all(
             pending
                 .iter()
-                .map(|plugin| self.call(claim, plugin, message, false)),
+                .map(|(plugin, as_channel)| self.call(claim, plugin, message, *as_channel, false)),
         )
         .await;
         let mut delivered: Vec<String> = done;
@@ -691,7 +724,7 @@ impl Deliverer {
         let mut lease_lost = false;
         // Every outcome is looked at: one plugin's trouble must not lose what the
         // others delivered.
-        for (plugin, call) in pending.iter().zip(calls) {
+        for ((plugin, _), call) in pending.iter().zip(calls) {
             let (outcome, started) = match call {
                 Ok(Some(called)) => called,
                 Ok(None) => {

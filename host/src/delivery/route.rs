@@ -1,6 +1,7 @@
 //! Which plugins deliver a channel, for a given user.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::{LiveConfig, RouteMode};
 use crate::model::Channel;
@@ -17,6 +18,11 @@ pub struct Plan {
     pub mode: RouteMode,
     /// Loaded plugins, in route order.
     pub plugins: Vec<Arc<LoadedPlugin>>,
+    /// The channel each of `plugins` is handed the page as: the route entry's
+    /// `name:channel`, else the page's own.
+    pub as_channel: Vec<Channel>,
+    /// Failover: how long to wait for a receipt or an action before the next plugin.
+    pub confirm_within: Option<Duration>,
     /// Plugins the route names that are not loaded now.
     pub missing: Vec<String>,
     pub channel: Channel,
@@ -36,18 +42,39 @@ impl Plan {
     }
 }
 
-fn named(registry: &PluginRegistry, names: &[String], channel: Channel, mode: RouteMode) -> Plan {
+/// A route entry: `name`, or `name:channel` to hand that plugin the page as `channel`.
+fn entry(text: &str, channel: Channel) -> (&str, Channel) {
+    match text.split_once(':') {
+        Some((name, as_channel)) => (name, as_channel.parse().unwrap_or(channel)),
+        None => (text, channel),
+    }
+}
+
+fn named(
+    registry: &PluginRegistry,
+    names: &[String],
+    channel: Channel,
+    mode: RouteMode,
+    confirm_within: Option<Duration>,
+) -> Plan {
     let mut plugins = Vec::new();
+    let mut as_channel = Vec::new();
     let mut missing = Vec::new();
-    for name in names {
+    for text in names {
+        let (name, handed_as) = entry(text, channel);
         match registry.get(name) {
-            Some(plugin) => plugins.push(plugin),
-            None => missing.push(name.clone()),
+            Some(plugin) => {
+                plugins.push(plugin);
+                as_channel.push(handed_as);
+            }
+            None => missing.push(name.to_owned()),
         }
     }
     Plan {
         mode,
         plugins,
+        as_channel,
+        confirm_within,
         missing,
         channel,
     }
@@ -55,18 +82,25 @@ fn named(registry: &PluginRegistry, names: &[String], channel: Channel, mode: Ro
 
 /// Only `plugin`: an announcement goes back through the plugin that reached the person.
 pub fn pinned(registry: &PluginRegistry, plugin: &str, channel: Channel) -> Plan {
-    named(registry, &[plugin.to_owned()], channel, RouteMode::Failover)
+    named(
+        registry,
+        &[plugin.to_owned()],
+        channel,
+        RouteMode::Failover,
+        None,
+    )
 }
 
 /// Which plugins a channel names for a user, by precedence: the user's own
 /// `route.<channel>` attribute (always failover, in its order), else the configured
 /// `routes.<channel>`, else none (`None`: every loaded plugin serving the channel).
-/// A blank override or a route with no plugins does not count.
+/// A blank override or a route with no plugins does not count. The configured route
+/// also says how long to wait for confirmation (`confirm_within`); an override does not.
 pub fn named_route(
     config: &LiveConfig,
     channel: Channel,
     user: Option<&User>,
-) -> Option<(Vec<String>, RouteMode)> {
+) -> Option<(Vec<String>, RouteMode, Option<Duration>)> {
     let user_route = user
         .and_then(|user| user.attributes.get(&override_attribute(channel)))
         .and_then(|value| value.as_str())
@@ -79,13 +113,19 @@ pub fn named_route(
         })
         .filter(|names| !names.is_empty());
     if let Some(names) = user_route {
-        return Some((names, RouteMode::Failover));
+        return Some((names, RouteMode::Failover, None));
     }
     config
         .routes
         .get(channel.as_str())
         .filter(|route| !route.plugins.is_empty())
-        .map(|route| (route.plugins.clone(), route.mode))
+        .map(|route| {
+            (
+                route.plugins.clone(),
+                route.mode,
+                route.confirm_within.map(|wait| wait.0),
+            )
+        })
 }
 
 /// The plan for `channel` and `user`: the named route's loaded plugins, else every
@@ -97,13 +137,20 @@ pub fn plan(
     user: Option<&User>,
 ) -> Plan {
     match named_route(config, channel, user) {
-        Some((names, mode)) => named(registry, &names, channel, mode),
-        None => Plan {
-            mode: RouteMode::Fanout,
-            plugins: registry.serving(channel),
-            missing: Vec::new(),
-            channel,
-        },
+        Some((names, mode, confirm_within)) => {
+            named(registry, &names, channel, mode, confirm_within)
+        }
+        None => {
+            let plugins = registry.serving(channel);
+            Plan {
+                mode: RouteMode::Fanout,
+                as_channel: vec![channel; plugins.len()],
+                plugins,
+                confirm_within: None,
+                missing: Vec::new(),
+                channel,
+            }
+        }
     }
 }
 
@@ -150,7 +197,8 @@ mod tests {
             named_route(&config, Channel::Sms, Some(&user)),
             Some((
                 vec!["telegram".to_owned(), "twilio".to_owned()],
-                RouteMode::Failover
+                RouteMode::Failover,
+                None
             ))
         );
     }
@@ -161,6 +209,7 @@ mod tests {
         let expected = Some((
             vec!["twilio".to_owned(), "vonage".to_owned()],
             RouteMode::Fanout,
+            None,
         ));
         assert_eq!(named_route(&config, Channel::Sms, None), expected);
         let blank = user_with(serde_json::json!({"route.sms": " , "}));
@@ -170,6 +219,13 @@ mod tests {
             named_route(&config, Channel::Sms, Some(&other_channel)),
             expected
         );
+    }
+
+    #[test]
+    fn an_entry_may_hand_the_page_over_as_another_channel() {
+        assert_eq!(entry("twilio:sms", Channel::Call), ("twilio", Channel::Sms));
+        assert_eq!(entry("twilio", Channel::Call), ("twilio", Channel::Call));
+        assert_eq!(entry("odd:nonsense", Channel::Call), ("odd", Channel::Call));
     }
 
     #[test]

@@ -42,11 +42,23 @@ impl Carrier<'_> {
             (_, None) => Ended::Unmatched(
                 "This reply could not be matched to a page; act in OnCall.".to_owned(),
             ),
-            (EventKind::Act(action), Some(page)) => self.act(*action, page, &event.via).await?,
-            (EventKind::Delivered, Some(_)) => Ended::Done("Delivery noted.".to_owned()),
-            (EventKind::NotDelivered(_), Some(_)) | (EventKind::NotAnswered, Some(_)) => {
-                Ended::Done("Failed delivery noted.".to_owned())
+            (EventKind::Act(action), Some(page)) => {
+                let ended = self.act(*action, page, &event.via).await?;
+                if let Ended::Done(_) = &ended {
+                    self.settle_group(page, *action).await?;
+                }
+                ended
             }
+            (EventKind::Delivered, Some(page)) => {
+                // A route waiting for this receipt goes no further.
+                if self.store.confirm_page(page.id).await? {
+                    Ended::Done("Delivery confirmed; the route stops here.".to_owned())
+                } else {
+                    Ended::Done("Delivery noted.".to_owned())
+                }
+            }
+            (EventKind::NotDelivered(why), Some(page)) => self.not_through(page, why).await?,
+            (EventKind::NotAnswered, Some(page)) => self.not_through(page, "not answered").await?,
         };
         let (ok, label, text) = match result {
             Ended::Done(text) => (true, "ok", text),
@@ -88,6 +100,49 @@ impl Carrier<'_> {
             text,
             ok,
         })
+    }
+
+    /// A receipt said the page did not get through: a route waiting on it moves on now.
+    async fn not_through(&self, page: &Notification, why: &str) -> Result<Ended, StoreError> {
+        let moved = self
+            .store
+            .move_on_now(page.id, &format!("{}: {why}", self.plugin))
+            .await?;
+        Ok(Ended::Done(if moved {
+            "Failed delivery noted; the route moves on to its next plugin.".to_owned()
+        } else {
+            "Failed delivery noted.".to_owned()
+        }))
+    }
+
+    /// Someone acted on the page: it got through, and the group's other pages still
+    /// waiting (retries, failovers) are no longer needed once it is acknowledged,
+    /// resolved or silenced.
+    async fn settle_group(&self, page: &Notification, action: Action) -> Result<(), StoreError> {
+        self.store.confirm_page(page.id).await?;
+        if matches!(action, Action::Unacknowledge) {
+            return Ok(());
+        }
+        if let Some(group) = page.alert_group_id.as_deref() {
+            let cancelled = self
+                .store
+                .cancel_waiting_pages(
+                    group,
+                    &format!(
+                        "alert group {} through a page",
+                        action.done().to_lowercase()
+                    ),
+                )
+                .await?;
+            if cancelled > 0 {
+                tracing::info!(
+                    group,
+                    cancelled,
+                    "the group was dealt with: its waiting pages are cancelled"
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn target(

@@ -10,5 +10,8 @@ text_enum! {
         Failed => "failed",
         Dead => "dead",
         Cancelled => "cancelled",
+        /// Its provider took it; a receipt or an action is awaited before the route
+        /// moves on (`routes.<channel>.confirm_within`).
+        Awaiting => "awaiting",
     }
 }

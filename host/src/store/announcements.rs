@@ -83,8 +83,9 @@ impl Store {
         Ok(())
     }
 
-    /// Cancels the pages about `group_id` still waiting for a first or next round (a
-    /// round in progress finishes). Returns how many.
+    /// Cancels the pages about `group_id` still waiting for a first or next round, or
+    /// for a receipt before the route moves on (a round in progress finishes). Returns
+    /// how many.
     pub async fn cancel_waiting_pages(
         &self,
         group_id: &str,
@@ -95,7 +96,7 @@ impl Store {
             .execute_cached(
                 "UPDATE notifications
                  SET status = 'cancelled', last_error = $2, updated_at = now()
-                 WHERE alert_group_id = $1 AND status IN ('pending', 'failed')
+                 WHERE alert_group_id = $1 AND status IN ('pending', 'failed', 'awaiting')
                    AND coalesce(payload->>'source', '') <> 'outcome'",
                 &[&group_id, &reason],
             )

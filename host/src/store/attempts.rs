@@ -25,6 +25,13 @@ pub enum Settlement<'a> {
     Delivered {
         by: &'a str,
     },
+    /// `by`'s provider took it; wait until `until` for a receipt or an action, then go
+    /// on with the route's plugin at `next_position`.
+    Await {
+        by: &'a str,
+        until: DateTime<Utc>,
+        next_position: i32,
+    },
     /// Try again at `retry_at`.
     Retry {
         error: &'a str,
@@ -90,6 +97,7 @@ impl Store {
                  SET status = 'delivering', attempts = attempts + 1, lease_owner = $2,
                      lease_until = now() + make_interval(secs => $3), updated_at = now()
                  WHERE id = $1 AND (status IN ('pending', 'failed')
+                                    OR (status = 'awaiting' AND next_attempt_at <= now())
                                     OR (status = 'delivering' AND lease_until < now()
                                         AND attempts - retry_base_attempts < $4
                                         AND coalesce(retry_requested_at, created_at)
@@ -149,7 +157,7 @@ impl Store {
                  SET status = 'delivering', attempts = n.attempts + 1, lease_owner = $1,
                      lease_until = now() + make_interval(secs => $2), updated_at = now()
                  FROM (SELECT id FROM notifications
-                       WHERE (status IN ('pending', 'failed') AND next_attempt_at <= now())
+                       WHERE (status IN ('pending', 'failed', 'awaiting') AND next_attempt_at <= now())
                           OR (status = 'delivering' AND lease_until < now()
                               AND attempts - retry_base_attempts < $4
                               AND coalesce(retry_requested_at, created_at)
@@ -339,6 +347,10 @@ impl Store {
             Settlement::Delivered { by } => client.execute_cached(
                 &format!("UPDATE notifications SET status = 'delivered', delivered_by = $4, delivered_at = now(), last_error = NULL, {release} WHERE {mine}"),
                 &[&id, &owner, &attempt, &by],
+            ).await?,
+            Settlement::Await { by, until, next_position } => client.execute_cached(
+                &format!("UPDATE notifications SET status = 'awaiting', delivered_by = $4, delivered_at = now(), next_attempt_at = $5, route_position = $6, last_error = NULL, {release} WHERE {mine}"),
+                &[&id, &owner, &attempt, &by, &until, &next_position],
             ).await?,
             Settlement::Retry { error, retry_at } => client.execute_cached(
                 &format!("UPDATE notifications SET status = 'failed', last_error = $4, next_attempt_at = $5, {release} WHERE {mine}"),

@@ -145,4 +145,32 @@ impl Store {
             .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
+
+    /// A receipt or an action confirmed an awaiting page: it is delivered, and its
+    /// route goes no further. False when it was not awaiting.
+    pub async fn confirm_page(&self, id: Uuid) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let updated = client
+            .execute_cached(
+                "UPDATE notifications SET status = 'delivered', updated_at = now()
+                 WHERE id = $1 AND status = 'awaiting'",
+                &[&id],
+            )
+            .await?;
+        Ok(updated == 1)
+    }
+
+    /// A receipt said an awaiting page did not get through: its route moves on now
+    /// rather than at the end of the wait. False when it was not awaiting.
+    pub async fn move_on_now(&self, id: Uuid, why: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let updated = client
+            .execute_cached(
+                "UPDATE notifications SET next_attempt_at = now(), last_error = $2, updated_at = now()
+                 WHERE id = $1 AND status = 'awaiting'",
+                &[&id, &why],
+            )
+            .await?;
+        Ok(updated == 1)
+    }
 }

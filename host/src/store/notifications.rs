@@ -26,6 +26,9 @@ pub struct Notification {
     pub delivered_by: Option<String>,
     /// The alert group a delivery round found it is about.
     pub alert_group_id: Option<String>,
+    /// Which plugin of its failover route comes next (after a wait for confirmation).
+    #[serde(skip)]
+    pub route_position: i32,
     /// Attempts made before the last retry by hand; the budget counts from here.
     #[serde(skip)]
     pub retry_base_attempts: i32,
@@ -38,7 +41,7 @@ pub struct Notification {
 }
 
 const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, status, attempts, \
-                       last_error, delivered_by, alert_group_id, retry_base_attempts, \
+                       last_error, delivered_by, alert_group_id, route_position, retry_base_attempts, \
                        coalesce(retry_requested_at, created_at) AS age_base, created_at, updated_at";
 
 impl Notification {
@@ -55,6 +58,7 @@ impl Notification {
             last_error: row.try_get("last_error")?,
             delivered_by: row.try_get("delivered_by")?,
             alert_group_id: row.try_get("alert_group_id")?,
+            route_position: row.try_get("route_position")?,
             retry_base_attempts: row.try_get("retry_base_attempts")?,
             age_base: row.try_get("age_base")?,
             created_at: row.try_get("created_at")?,

@@ -23,6 +23,9 @@ const CALL_TEXT: &str = "You are invited to check an Alert Group from Grafana On
 
 fn alert_groups() -> String {
     json!({"count": 1, "next": null, "previous": null, "results": [
+        {"id": "ICPU1", "integration_id": "CGRAFANA", "state": "firing",
+         "created_at": "2026-03-23T09:10:00Z", "title": "CPU hot", "labels": [],
+         "permalinks": {"web": "https://grafana.example.com/a/grafana-oncall-app/alert-groups/ICPU1"}},
         {"id": "IDISK1", "integration_id": "CGRAFANA", "state": "firing",
          "created_at": "2026-03-23T09:00:00Z", "title": "Disk full", "labels": [],
          "permalinks": {"web": "https://grafana.example.com/a/grafana-oncall-app/alert-groups/IDISK1"}}
@@ -140,10 +143,14 @@ async fn page_by_call(setup: &Setup) -> String {
 
 /// The engine asks for a call to `email` about the disk group.
 async fn call(server: &TestServer, email: &str) {
+    call_about(server, email, CALL_TEXT).await;
+}
+
+async fn call_about(server: &TestServer, email: &str, text: &str) {
     let response = client()
         .post(format!("{}/api/v1/make_call", server.base))
         .header("Authorization", ENGINE_TOKEN)
-        .form(&[("email", email), ("message", CALL_TEXT)])
+        .form(&[("email", email), ("message", text)])
         .send()
         .await
         .unwrap();
@@ -614,4 +621,123 @@ async fn oncalls_webhook_refuses_hostile_bodies_with_4xx() {
     .await;
     assert_eq!(ignored, 200);
     assert!(answer.contains("ignored"), "{answer}");
+}
+
+/// What Twilio asked to be called back at for the call to `number`: the key menu's
+/// action and the status callback.
+fn callbacks_of_call_to(twilio: &Sink, number: &str) -> (String, String) {
+    let fields = twilio
+        .requests()
+        .iter()
+        .filter(|request| request.path.ends_with("/Calls.json"))
+        .map(form_of)
+        .find(|fields| field(fields, "To") == number)
+        .unwrap_or_else(|| panic!("no call to {number}"));
+    let twiml = field(&fields, "Twiml");
+    let start = twiml.find("action=\"").expect("a menu") + "action=\"".len();
+    let end = twiml[start..].find('"').unwrap() + start;
+    let keys = twiml[start..end].replace("&amp;", "&");
+    (keys, field(&fields, "StatusCallback").to_owned())
+}
+
+async fn post_signed(server: &TestServer, url: &str, params: &[(&str, &str)]) -> u16 {
+    let path = url.strip_prefix(PUBLIC).expect("a public URL");
+    client()
+        .post(format!("{}/{path}", server.base))
+        .header("X-Twilio-Signature", twilio_signature(url, params))
+        .form(params)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_call_not_confirmed_fails_over_to_sms_and_an_acknowledgement_stops_it() {
+    let (twilio, oncall) = stand_ins().await;
+    let server = server_with(&twilio, &oncall)
+        .set("routes.call.plugins", "twilio,twilio:sms")
+        .set("routes.call.confirm_within", "2s")
+        .start()
+        .await;
+    let store = &server.store;
+    for (email, name, number) in [
+        ("alice@example.com", "alice", "+4915100000001"),
+        ("bob@example.com", "bob", "+4915100000002"),
+        ("carol@example.com", "carol", "+4915100000003"),
+    ] {
+        add_user(store, email, name, Some(number), Role::User).await;
+    }
+
+    // Alice's call rings out: Twilio says so, and the route moves on to SMS at once.
+    call(&server, "alice@example.com").await;
+    twilio.wait_for(1, Duration::from_secs(10)).await;
+    let (_, status_callback) = callbacks_of_call_to(&twilio, "+4915100000001");
+    let pages = all_pages(store).await;
+    assert_eq!(
+        pages[0].status,
+        emu_oncall::model::Status::Awaiting,
+        "the call waits for its answer"
+    );
+    let answered = post_signed(
+        &server,
+        &status_callback,
+        &[("CallSid", "CA0123"), ("CallStatus", "no-answer")],
+    )
+    .await;
+    assert_eq!(answered, 200);
+    let texted = wait_for(Duration::from_secs(10), async || {
+        texts_to(&twilio, "+4915100000001").len() == 1
+    })
+    .await;
+    assert!(
+        texted,
+        "alice gets the page by SMS after the unanswered call"
+    );
+    assert!(texts_to(&twilio, "+4915100000001")[0].contains("Disk full"));
+
+    // Carol's call is answered and she acknowledges: nothing more is sent to her.
+    call(&server, "carol@example.com").await;
+    twilio.wait_for(3, Duration::from_secs(10)).await;
+    let (keys, _) = callbacks_of_call_to(&twilio, "+4915100000003");
+    assert_eq!(
+        post_signed(&server, &keys, &[("CallSid", "CA0123"), ("Digits", "1")]).await,
+        200
+    );
+    let carols = all_pages(store)
+        .await
+        .into_iter()
+        .find(|page| page.recipient_email.as_deref() == Some("carol@example.com"))
+        .unwrap();
+    assert_eq!(
+        carols.status,
+        emu_oncall::model::Status::Delivered,
+        "the acknowledgement confirms it"
+    );
+
+    // Bob's call about another group gets no answer at all: after `confirm_within`,
+    // the SMS goes. By then Carol's would have gone too, had it not been stopped.
+    call_about(
+        &server,
+        "bob@example.com",
+        "You are invited to check an Alert Group from Grafana OnCall. Alert via Grafana Alerting with title CPU hot triggered 1 times",
+    )
+    .await;
+    let texted = wait_for(Duration::from_secs(15), async || {
+        texts_to(&twilio, "+4915100000002").len() == 1
+    })
+    .await;
+    assert!(texted, "bob gets the page by SMS once the wait ran out");
+    assert!(
+        texts_to(&twilio, "+4915100000003").is_empty(),
+        "carol acknowledged: no SMS"
+    );
+    let bobs = all_pages(store)
+        .await
+        .into_iter()
+        .find(|page| page.recipient_email.as_deref() == Some("bob@example.com"))
+        .unwrap();
+    assert_eq!(bobs.alert_group_id.as_deref(), Some("ICPU1"));
+    assert_eq!(bobs.status, emu_oncall::model::Status::Delivered);
 }
