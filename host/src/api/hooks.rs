@@ -128,6 +128,7 @@ pub async fn handle(
         metrics: &state.metrics,
         oncall: state.workers.deliverer().oncall_api(),
         plugin: plugin_name,
+        reply_window: config.delivery.reply_url_expiry.0,
     };
     let mut outcomes = Vec::with_capacity(first.events.len());
     for event in &first.events {

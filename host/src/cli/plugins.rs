@@ -168,6 +168,7 @@ pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
         attempt: 1,
         created_at: chrono::Utc::now().to_rfc3339(),
         reply_url: None,
+        reply_code: None,
     };
     match plugin.notify(&notification).await {
         AttemptOutcome::Delivered(receipt) => {

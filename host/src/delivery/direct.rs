@@ -57,6 +57,7 @@ impl Deliverer {
             created_at: Utc::now().to_rfc3339(),
             // Unstored: nothing a provider's call back could be matched to.
             reply_url: None,
+            reply_code: None,
         };
         let mut failures = Vec::new();
         let mut permanent = true;

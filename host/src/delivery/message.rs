@@ -103,6 +103,7 @@ pub fn for_plugin(
         created_at: notification.created_at.to_rfc3339(),
         // Signed per plugin, just before each plugin's call.
         reply_url: None,
+        reply_code: None,
     }
 }
 

@@ -322,6 +322,9 @@ impl Deliverer {
         let Ok(id) = Uuid::parse_str(&message.id) else {
             return message;
         };
+        if as_channel == Channel::Sms {
+            message.reply_code = self.reply_code(plugin, &message).await;
+        }
         match self.reply_urls.signer().await {
             Ok(signer) => {
                 let expiry = chrono::Duration::from_std(self.config().delivery.reply_url_expiry.0)
@@ -333,6 +336,42 @@ impl Deliverer {
             }
         }
         message
+    }
+
+    /// The code an SMS reply names this page's group by, when its recipient has other
+    /// groups open through `plugin`; `None` when this is the only one (a bare "1" is
+    /// then enough) or it cannot be told.
+    async fn reply_code(
+        &self,
+        plugin: &LoadedPlugin,
+        message: &PluginNotification,
+    ) -> Option<String> {
+        let group = &message.alert_group.as_ref()?.id;
+        let user = &message.recipient.id;
+        if user.is_empty() {
+            return None;
+        }
+        let window = self.config().delivery.reply_url_expiry.0;
+        let coded = async {
+            let open = self.store.open_pages(user, &plugin.name, window).await?;
+            let mut groups: Vec<String> = open
+                .into_iter()
+                .map(|page| page.alert_group_id)
+                .filter(|open_group| open_group != group)
+                .collect();
+            if groups.is_empty() {
+                return Ok(None);
+            }
+            groups.push(group.clone());
+            self.store.reply_code(user, group, &groups).await.map(Some)
+        };
+        match coded.await {
+            Ok(code) => code,
+            Err(err) => {
+                tracing::warn!(notification = %message.id, error = %err, "cannot give the page a reply code; it goes without one");
+                None
+            }
+        }
     }
 
     /// The base of `plugin`'s reply URLs: `None` when it takes no providers' calls

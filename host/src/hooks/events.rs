@@ -5,12 +5,13 @@
 
 use chrono::Utc;
 
-use crate::incidents::{ApiError, OnCallApi};
+use crate::incidents::{ApiError, Mention, OnCallApi};
 use crate::metrics::Metrics;
-use crate::model::Action;
+use crate::model::{Action, PhoneNumber};
 use crate::plugins::{EventKind, EventTarget, InboundEvent, Outcome};
 use crate::store::inbound::NewInboundEvent;
 use crate::store::notifications::Notification;
+use crate::store::replies::OpenPage;
 use crate::store::{Store, StoreError};
 
 /// What carrying out events needs.
@@ -21,6 +22,26 @@ pub struct Carrier<'a> {
     pub oncall: Option<OnCallApi>,
     /// The plugin the call came to.
     pub plugin: &'a str,
+    /// How far back an SMS reply looks for the page it answers (the reply URLs' life).
+    pub reply_window: std::time::Duration,
+}
+
+/// What an event is about: a page, or why none could be told.
+enum Targeted {
+    Page(Box<Notification>),
+    Nothing(String),
+}
+
+/// A page's alert group as a person knows it: its title from the engine's text, else
+/// its id.
+fn title_of(page: &OpenPage) -> String {
+    match crate::incidents::mention(&page.message) {
+        Mention::Sms {
+            title: Some(title), ..
+        }
+        | Mention::Call { title, .. } => title,
+        _ => page.alert_group_id.clone(),
+    }
 }
 
 /// How an event ended, before it is put in words.
@@ -37,19 +58,23 @@ impl Carrier<'_> {
         event: &InboundEvent,
         signed_for: Option<&Notification>,
     ) -> Result<Outcome, StoreError> {
-        let notification = self.target(&event.target, signed_for).await?;
-        let result = match (&event.kind, &notification) {
-            (_, None) => Ended::Unmatched(
+        let (notification, result) = match self.target(event, signed_for).await? {
+            Targeted::Page(page) => (Some(*page), None),
+            Targeted::Nothing(why) => (None, Some(Ended::Unmatched(why))),
+        };
+        let result = match (result, &event.kind, &notification) {
+            (Some(ended), _, _) => ended,
+            (None, _, None) => Ended::Unmatched(
                 "This reply could not be matched to a page; act in OnCall.".to_owned(),
             ),
-            (EventKind::Act(action), Some(page)) => {
+            (None, EventKind::Act(action), Some(page)) => {
                 let ended = self.act(*action, page, &event.via).await?;
                 if let Ended::Done(_) = &ended {
                     self.settle_group(page, *action).await?;
                 }
                 ended
             }
-            (EventKind::Delivered, Some(page)) => {
+            (None, EventKind::Delivered, Some(page)) => {
                 // A route waiting for this receipt goes no further.
                 if self.store.confirm_page(page.id).await? {
                     Ended::Done("Delivery confirmed; the route stops here.".to_owned())
@@ -57,8 +82,10 @@ impl Carrier<'_> {
                     Ended::Done("Delivery noted.".to_owned())
                 }
             }
-            (EventKind::NotDelivered(why), Some(page)) => self.not_through(page, why).await?,
-            (EventKind::NotAnswered, Some(page)) => self.not_through(page, "not answered").await?,
+            (None, EventKind::NotDelivered(why), Some(page)) => self.not_through(page, why).await?,
+            (None, EventKind::NotAnswered, Some(page)) => {
+                self.not_through(page, "not answered").await?
+            }
         };
         let (ok, label, text) = match result {
             Ended::Done(text) => (true, "ok", text),
@@ -120,6 +147,11 @@ impl Carrier<'_> {
     /// resolved or silenced.
     async fn settle_group(&self, page: &Notification, action: Action) -> Result<(), StoreError> {
         self.store.confirm_page(page.id).await?;
+        if let Some(group) = page.alert_group_id.as_deref() {
+            self.store
+                .set_group_state(group, action.state_after())
+                .await?;
+        }
         if matches!(action, Action::Unacknowledge) {
             return Ok(());
         }
@@ -147,25 +179,107 @@ impl Carrier<'_> {
 
     async fn target(
         &self,
-        target: &EventTarget,
+        event: &InboundEvent,
         signed_for: Option<&Notification>,
-    ) -> Result<Option<Notification>, StoreError> {
-        match target {
-            EventTarget::ThisNotification => Ok(signed_for.cloned()),
+    ) -> Result<Targeted, StoreError> {
+        let found = match &event.target {
+            EventTarget::ThisNotification => signed_for.cloned(),
             EventTarget::ProviderId(id) => {
                 match self
                     .store
                     .notification_by_provider_id(self.plugin, id)
                     .await?
                 {
-                    Some(found) => self.store.get_notification(found).await,
-                    None => Ok(None),
+                    Some(found) => self.store.get_notification(found).await?,
+                    None => None,
                 }
             }
-            // Matching an SMS reply to the newest open page for its number is not built
-            // yet: such a reply is answered that it could not be matched.
-            EventTarget::ReplyFrom { .. } => Ok(None),
+            EventTarget::ReplyFrom { phone_number, code } => {
+                return self.replied_to(phone_number, code, &event.kind).await;
+            }
+        };
+        Ok(match found {
+            Some(page) => Targeted::Page(Box::new(page)),
+            None => Targeted::Nothing(
+                "This reply could not be matched to a page; act in OnCall.".to_owned(),
+            ),
+        })
+    }
+
+    /// The page an SMS reply from `phone_number` is about: the only open group paged to
+    /// that person through this plugin, or the one its `code` names. Several open and
+    /// no code: the person is told the codes.
+    async fn replied_to(
+        &self,
+        phone_number: &str,
+        code: &str,
+        kind: &EventKind,
+    ) -> Result<Targeted, StoreError> {
+        let user = match PhoneNumber::parse(phone_number, None) {
+            Ok(number) => self.store.find_active_by_phone(number.e164()).await?,
+            Err(_) => None,
+        };
+        let Some(user) = user else {
+            return Ok(Targeted::Nothing(
+                "This number is not one Emu-OnCall pages.".to_owned(),
+            ));
+        };
+        let open = self
+            .store
+            .open_pages(&user.id, self.plugin, self.reply_window)
+            .await?;
+        let code = code.trim().to_ascii_lowercase();
+        let chosen = match (open.as_slice(), code.is_empty()) {
+            ([], _) => {
+                return Ok(Targeted::Nothing(
+                    "Nothing paged to you is open now.".to_owned(),
+                ))
+            }
+            ([only], true) => Some(only.notification_id),
+            (_, false) => open
+                .iter()
+                .find(|page| page.code.as_deref() == Some(code.as_str()))
+                .map(|page| page.notification_id),
+            (_, true) => None,
+        };
+        if let Some(id) = chosen {
+            return Ok(match self.store.get_notification(id).await? {
+                Some(page) => Targeted::Page(Box::new(page)),
+                None => Targeted::Nothing("That page is gone.".to_owned()),
+            });
         }
+        // Ambiguous, or a code no open group has: say which codes there are.
+        let groups: Vec<String> = open
+            .iter()
+            .map(|page| page.alert_group_id.clone())
+            .collect();
+        let digit = match kind {
+            EventKind::Act(Action::Acknowledge) => "1",
+            EventKind::Act(Action::Resolve) => "2",
+            EventKind::Act(Action::Silence { .. }) => "3",
+            _ => "1",
+        };
+        let mut choices = Vec::with_capacity(open.len());
+        for page in &open {
+            let code = match &page.code {
+                Some(code) => code.clone(),
+                None => {
+                    self.store
+                        .reply_code(&user.id, &page.alert_group_id, &groups)
+                        .await?
+                }
+            };
+            choices.push(format!("{digit}{code} for {}", title_of(page)));
+        }
+        let lead = if code.is_empty() {
+            "Several alerts are open"
+        } else {
+            "No open alert has that code"
+        };
+        Ok(Targeted::Nothing(format!(
+            "{lead}: reply {}.",
+            choices.join(", ")
+        )))
     }
 
     async fn act(

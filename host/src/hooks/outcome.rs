@@ -70,6 +70,18 @@ impl GroupEvent {
         }
     }
 
+    /// The group's state after it (as `group_states` keeps it).
+    fn state_after(self) -> &'static str {
+        match self {
+            GroupEvent::Acknowledged => "acknowledged",
+            GroupEvent::Resolved => "resolved",
+            GroupEvent::Silenced => "silenced",
+            GroupEvent::Unacknowledged | GroupEvent::Unresolved | GroupEvent::Unsilenced => {
+                "firing"
+            }
+        }
+    }
+
     /// Whether the pages still waiting for the group are no longer needed.
     fn settles_the_group(self) -> bool {
         matches!(
@@ -164,6 +176,9 @@ pub struct Announced {
 pub async fn announce(store: &Store, event: &OnCallEvent) -> Result<Announced, StoreError> {
     let verb = event.event.verb();
     let mut announced = Announced::default();
+    store
+        .set_group_state(&event.group_id, event.event.state_after())
+        .await?;
     if event.event.settles_the_group() {
         announced.cancelled = store
             .cancel_waiting_pages(

@@ -21,6 +21,16 @@ impl Action {
         }
     }
 
+    /// The group's state once it is done (as `group_states` keeps it).
+    pub fn state_after(&self) -> &'static str {
+        match self {
+            Action::Acknowledge => "acknowledged",
+            Action::Resolve => "resolved",
+            Action::Silence { .. } => "silenced",
+            Action::Unacknowledge => "firing",
+        }
+    }
+
     /// How a note names it: "Acknowledged", "Silenced for 30 minutes".
     pub fn done(&self) -> String {
         match self {

@@ -33,6 +33,9 @@ pub struct Notification {
     pub created_at: String,
     /// The signed URL the plugin's provider calls back (0.2.0 plugins only).
     pub reply_url: Option<String>,
+    /// The short code an SMS reply names this page's group by, when its recipient has
+    /// several open (0.2.0 plugins only).
+    pub reply_code: Option<String>,
 }
 
 /// What a plugin says about itself.

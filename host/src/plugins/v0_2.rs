@@ -29,6 +29,7 @@ pub(super) fn notification_to_wit(notification: &host::Notification) -> wit::Not
         attempt: notification.attempt,
         created_at: notification.created_at.clone(),
         reply_url: notification.reply_url.clone(),
+        reply_code: notification.reply_code.clone(),
     }
 }
 

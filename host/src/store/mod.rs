@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod migrations;
 pub mod notifications;
 pub mod phone_codes;
+pub mod replies;
 pub mod schedules;
 pub mod status;
 pub mod users;

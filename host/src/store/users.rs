@@ -205,6 +205,22 @@ impl Store {
             .transpose()
     }
 
+    /// The active user with this number (E.164): who an SMS reply comes from. `None`
+    /// when nobody, or more than one person, has it.
+    pub async fn find_active_by_phone(&self, e164: &str) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query_cached(
+                &format!("SELECT {COLUMNS} FROM users WHERE active AND phone_number = $1 LIMIT 2"),
+                &[&e164],
+            )
+            .await?;
+        match rows.as_slice() {
+            [only] => Ok(Some(User::from_row(only)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// An active user by the secret of their verification link, and nothing else.
     pub async fn find_active_user_by_link(&self, link: &str) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;

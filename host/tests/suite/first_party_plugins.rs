@@ -34,6 +34,7 @@ fn notification(channel: Channel, message: &str, attributes: &[(&str, &str)]) ->
         attempt: 1,
         created_at: "2026-11-24T10:00:00+00:00".to_owned(),
         reply_url: None,
+        reply_code: None,
     }
 }
 

@@ -23,6 +23,9 @@ const CALL_TEXT: &str = "You are invited to check an Alert Group from Grafana On
 
 fn alert_groups() -> String {
     json!({"count": 1, "next": null, "previous": null, "results": [
+        {"id": "IMEM1", "integration_id": "CGRAFANA", "state": "firing",
+         "created_at": "2026-03-23T09:20:00Z", "title": "Memory low", "labels": [],
+         "permalinks": {"web": "https://grafana.example.com/a/grafana-oncall-app/alert-groups/IMEM1"}},
         {"id": "ICPU1", "integration_id": "CGRAFANA", "state": "firing",
          "created_at": "2026-03-23T09:10:00Z", "title": "CPU hot", "labels": [],
          "permalinks": {"web": "https://grafana.example.com/a/grafana-oncall-app/alert-groups/ICPU1"}},
@@ -740,4 +743,152 @@ async fn a_call_not_confirmed_fails_over_to_sms_and_an_acknowledgement_stops_it(
         .unwrap();
     assert_eq!(bobs.alert_group_id.as_deref(), Some("ICPU1"));
     assert_eq!(bobs.status, emu_oncall::model::Status::Delivered);
+}
+
+/// The engine's SMS text about the group titled `title`.
+fn sms_text(number: u32, title: &str) -> String {
+    format!("Grafana OnCall: Alert group #{number}\"{title}\" from stack: \"stack\", integration: Grafana Alerting, alerts registered: 1.")
+}
+
+/// An SMS from `from` to the Twilio number, as Twilio posts it to the messaging
+/// webhook; returns the status and the TwiML answer.
+async fn reply_by_sms(server: &TestServer, from: &str, body: &str, sid: &str) -> (u16, String) {
+    let url = format!("{PUBLIC}hooks/twilio/sms");
+    let params = [
+        ("MessageSid", sid),
+        ("From", from),
+        ("To", "+15005550006"),
+        ("Body", body),
+    ];
+    let response = client()
+        .post(format!("{}/hooks/twilio/sms", server.base))
+        .header("X-Twilio-Signature", twilio_signature(&url, &params))
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn sms_replies_act_on_the_open_group_and_codes_tell_several_apart() {
+    let (twilio, oncall) = stand_ins().await;
+    let server = server_with(&twilio, &oncall)
+        .set("routes.sms.plugins", "twilio")
+        .set("plugin.twilio.sms_replies", "true")
+        .start()
+        .await;
+    let store = &server.store;
+    add_user(
+        store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        Role::User,
+    )
+    .await;
+    add_user(
+        store,
+        "bob@example.com",
+        "bob",
+        Some("+4915100000002"),
+        Role::User,
+    )
+    .await;
+
+    // One open group: a bare "1" acknowledges it.
+    send_sms(&server, "alice@example.com", &sms_text(3, "Memory low")).await;
+    assert!(
+        wait_for(Duration::from_secs(10), async || texts_to(
+            &twilio,
+            "+4915100000001"
+        )
+        .len()
+            == 1)
+        .await
+    );
+    let page = &texts_to(&twilio, "+4915100000001")[0];
+    assert!(
+        page.ends_with("Reply 1 to acknowledge, 2 to resolve, 3 to silence for 30 min."),
+        "{page}"
+    );
+    let (status, answer) = reply_by_sms(&server, "+4915100000001", "1", "SM1").await;
+    assert_eq!(status, 200);
+    assert!(
+        answer.contains("<Message>Acknowledged.</Message>"),
+        "{answer}"
+    );
+    let acted = actions_asked(&oncall);
+    assert_eq!(acted[0].path, "/api/v1/alert_groups/IMEM1/acknowledge");
+    assert!(acted[1].json()["text"]
+        .as_str()
+        .unwrap()
+        .contains("by alice by SMS reply"));
+
+    // Two open groups: the second page carries a code, a bare reply is answered with
+    // the choices, a code picks one, and then a bare reply is enough again.
+    send_sms(&server, "bob@example.com", &sms_text(1, "Disk full")).await;
+    assert!(
+        wait_for(Duration::from_secs(10), async || texts_to(
+            &twilio,
+            "+4915100000002"
+        )
+        .len()
+            == 1)
+        .await
+    );
+    send_sms(&server, "bob@example.com", &sms_text(2, "CPU hot")).await;
+    assert!(
+        wait_for(Duration::from_secs(10), async || texts_to(
+            &twilio,
+            "+4915100000002"
+        )
+        .len()
+            == 2)
+        .await
+    );
+    let second = &texts_to(&twilio, "+4915100000002")[1];
+    assert!(
+        second.ends_with("Reply 1a to acknowledge, 2a to resolve, 3a to silence for 30 min."),
+        "{second}"
+    );
+    let before = actions_asked(&oncall).len();
+    let (_, answer) = reply_by_sms(&server, "+4915100000002", "1", "SM2").await;
+    assert!(
+        answer.contains("Several alerts are open: reply 1a for CPU hot, 1b for Disk full."),
+        "{answer}"
+    );
+    let (_, answer) = reply_by_sms(&server, "+4915100000002", "1z", "SM3").await;
+    assert!(answer.contains("No open alert has that code"), "{answer}");
+    assert_eq!(
+        actions_asked(&oncall).len(),
+        before,
+        "ambiguous replies act on nothing"
+    );
+    let (_, answer) = reply_by_sms(&server, "+4915100000002", "2a", "SM4").await;
+    assert!(answer.contains("Resolved."), "{answer}");
+    let (_, answer) = reply_by_sms(&server, "+4915100000002", "ack", "SM5").await;
+    assert!(answer.contains("Acknowledged."), "{answer}");
+    let paths: Vec<String> = actions_asked(&oncall)[before..]
+        .iter()
+        .map(|request| request.path.clone())
+        .filter(|path| path.starts_with("/api/v1/alert_groups/"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/alert_groups/ICPU1/resolve",
+            "/api/v1/alert_groups/IDISK1/acknowledge"
+        ]
+    );
+
+    // A number nobody has, and a text that is not a reply.
+    let before = actions_asked(&oncall).len();
+    let (status, answer) = reply_by_sms(&server, "+4915199999999", "1", "SM6").await;
+    assert_eq!(status, 200);
+    assert!(answer.contains("not one Emu-OnCall pages"), "{answer}");
+    let (_, answer) = reply_by_sms(&server, "+4915100000002", "thanks!", "SM7").await;
+    assert!(answer.contains("Reply 1 to acknowledge"), "{answer}");
+    assert_eq!(actions_asked(&oncall).len(), before);
 }

@@ -3,6 +3,7 @@
 //! resolves, 3 silences, 0 repeats. Twilio's calls back are checked against
 //! `X-Twilio-Signature` before anything is done.
 
+mod sms_reply;
 mod voice;
 
 use emu_oncall_plugin_sdk::config::Settings;
@@ -10,7 +11,7 @@ use emu_oncall_plugin_sdk::http::{url_encode, Request};
 use emu_oncall_plugin_sdk::inbound::{field, outcome_text, twilio_signature_valid};
 use emu_oncall_plugin_sdk::{
     export, permanent, retryable, Channel, Config, EventKind, Failure, InboundEvent, InboundReply,
-    InboundRequest, Notification, Outcome, Plugin, PluginInfo, Receipt, Target,
+    InboundRequest, Notification, Outcome, Plugin, PluginInfo, Receipt, ReplyFrom, Target,
 };
 use serde_json::Value;
 
@@ -40,8 +41,16 @@ fn menu_on(settings: &Settings) -> bool {
     settings.flag("call_menu", true).unwrap_or(true)
 }
 
-fn sms_body(message: &str) -> String {
-    message.chars().take(MAX_SMS_CHARS).collect()
+/// The message, cut to Twilio's limit so that the reply hint, if any, still fits.
+fn sms_body(message: &str, hint: Option<&str>) -> String {
+    match hint {
+        None => message.chars().take(MAX_SMS_CHARS).collect(),
+        Some(hint) => {
+            let room = MAX_SMS_CHARS.saturating_sub(hint.chars().count() + 1);
+            let cut: String = message.chars().take(room).collect();
+            format!("{cut}\n{hint}")
+        }
+    }
 }
 
 /// Twilio's errors are JSON `{"code": 21211, "message": "..."}`.
@@ -95,6 +104,7 @@ impl Plugin for Twilio {
             ));
         }
         settings.flag("call_menu", true)?;
+        settings.flag("sms_replies", false)?;
         Ok(())
     }
 
@@ -139,7 +149,10 @@ impl Plugin for Twilio {
             };
             fields.push(("Twiml", twiml));
         } else {
-            fields.push(("Body", sms_body(&notification.message)));
+            let hint = (reply_url.is_some()
+                && settings.flag("sms_replies", false).unwrap_or(false))
+            .then(|| sms_reply::hint(notification.reply_code.as_deref(), voice.silence_minutes));
+            fields.push(("Body", sms_body(&notification.message, hint.as_deref())));
         }
         // Receipts (delivered, no answer, …) come back to the reply URL.
         if let Some(url) = reply_url {
@@ -182,6 +195,7 @@ impl Plugin for Twilio {
         }
         match request.path.as_str() {
             "/keys" => Ok(key_pressed(&settings, &request, &form, &outcomes)),
+            "/sms" => Ok(sms_replied(&settings, &form, &outcomes)),
             "/status" => Ok(status_callback(&form)),
             _ => Ok(InboundReply::text(404, "unknown Twilio callback")),
         }
@@ -237,6 +251,44 @@ fn key_pressed(
             1,
         ),
     )
+}
+
+/// An SMS to the Twilio number: an action on the page it answers, confirmed by SMS once
+/// the host has carried it out; anything else is answered with how to reply.
+fn sms_replied(
+    settings: &Settings,
+    form: &[(String, String)],
+    outcomes: &[Outcome],
+) -> InboundReply {
+    let message = |text: &str| {
+        InboundReply::with_type(
+            200,
+            TWIML,
+            format!(
+                "<Response><Message>{}</Message></Response>",
+                voice::xml_escape(text)
+            ),
+        )
+    };
+    if let Some(text) = outcome_text(outcomes) {
+        return message(&text);
+    }
+    let silence_minutes = voice(settings).silence_minutes;
+    let from = field(form, "From").unwrap_or_default();
+    let body = field(form, "Body").unwrap_or_default();
+    match sms_reply::parse(body, silence_minutes) {
+        Some((action, code)) if !from.is_empty() => {
+            message("One moment.").with_events(vec![InboundEvent {
+                target: Target::ReplyFrom(ReplyFrom {
+                    phone_number: from.to_owned(),
+                    code,
+                }),
+                kind: EventKind::Act(action),
+                via: "SMS reply".to_owned(),
+            }])
+        }
+        _ => message(&sms_reply::hint(None, silence_minutes)),
+    }
 }
 
 /// Twilio's status callback for a message or a call
@@ -318,6 +370,12 @@ mod tests {
 
     #[test]
     fn long_sms_are_cut_to_twilios_limit() {
-        assert_eq!(sms_body(&"x".repeat(2000)).chars().count(), MAX_SMS_CHARS);
+        assert_eq!(
+            sms_body(&"x".repeat(2000), None).chars().count(),
+            MAX_SMS_CHARS
+        );
+        let with_hint = sms_body(&"x".repeat(2000), Some("Reply 1 to acknowledge."));
+        assert_eq!(with_hint.chars().count(), MAX_SMS_CHARS);
+        assert!(with_hint.ends_with("\nReply 1 to acknowledge."));
     }
 }
