@@ -72,7 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plugins(command) => {
             logging::init_cli("warn");
-            cli::plugins::list(&load()?, command).await?;
+            cli::plugins::run(&load()?, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin {

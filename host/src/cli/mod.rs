@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod notifications;
+pub mod plugin_setup;
 pub mod plugins;
 pub mod schedules;
 pub mod users;

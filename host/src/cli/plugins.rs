@@ -1,4 +1,5 @@
 //! `plugins list` and `plugin test`: the plugin host without a server or a database.
+//! (`plugins setup` is in `plugin_setup.rs`.)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +19,12 @@ pub enum PluginsCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Register a plugin's webhook with its provider. `telegram`: tells the bot to post
+    /// button presses to `<public URL>hooks/telegram` with `webhook_secret`.
+    Setup {
+        /// The plugin's name (its `[plugin.<name>]` table).
+        plugin: String,
     },
 }
 
@@ -44,8 +51,14 @@ pub struct PluginTest {
     pub attributes: Vec<String>,
 }
 
-pub async fn list(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
-    let PluginsCommand::List { json } = command;
+pub async fn run(config: &Config, command: PluginsCommand) -> anyhow::Result<()> {
+    match command {
+        PluginsCommand::List { json } => list(config, json).await,
+        PluginsCommand::Setup { plugin } => super::plugin_setup::setup(config, &plugin).await,
+    }
+}
+
+async fn list(config: &Config, json: bool) -> anyhow::Result<()> {
     let registry = PluginRegistry::new(config, Arc::new(Metrics::new()), None)?;
     registry.scan().await;
     let statuses = registry.statuses();

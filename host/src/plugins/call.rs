@@ -259,7 +259,9 @@ impl LoadedPlugin {
         let cut_off = result.is_err();
         let outcome = match result {
             Ok(Ok(receipt)) => AttemptOutcome::Delivered(Receipt {
-                provider_id: receipt.provider_id.map(|id| clean(&id)),
+                provider_id: receipt
+                    .provider_id
+                    .map(|id| super::redact::without_secrets(&id, &self.secrets, &hidden)),
                 detail: receipt.detail.map(|detail| clean(&detail)),
             }),
             Ok(Err(Refusal::Retryable(reason))) => {

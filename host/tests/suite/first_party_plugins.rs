@@ -157,7 +157,8 @@ async fn telegram_sends_to_the_users_chat() {
     let AttemptOutcome::Delivered(receipt) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(receipt.provider_id.as_deref(), Some("4711"));
+    // Message ids are unique per chat only: the receipt names both.
+    assert_eq!(receipt.provider_id.as_deref(), Some("-100200:4711"));
     assert_eq!(request.path, "/bot123456:ABC-secret/sendMessage");
     assert_eq!(
         request.json(),

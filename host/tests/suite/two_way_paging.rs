@@ -892,3 +892,133 @@ async fn sms_replies_act_on_the_open_group_and_codes_tell_several_apart() {
     assert!(answer.contains("Reply 1 to acknowledge"), "{answer}");
     assert_eq!(actions_asked(&oncall).len(), before);
 }
+
+const TELEGRAM_SECRET: &str = "telegram-webhook-secret_0123";
+
+/// A Telegram update for a press of `data` under message 42 in alice's chat.
+fn button_press(data: &str) -> serde_json::Value {
+    json!({"update_id": 7, "callback_query": {
+        "id": "query-1", "from": {"id": 1001, "first_name": "Alice", "is_bot": false},
+        "chat_instance": "c1", "data": data,
+        "message": {"message_id": 42, "date": 1764320000, "chat": {"id": -1001234567890_i64, "type": "supergroup"},
+                    "text": "🚨 Disk full"}
+    }})
+}
+
+#[tokio::test]
+async fn a_telegram_button_acts_and_the_message_says_who_did_it() {
+    let (twilio, oncall) = stand_ins().await;
+    let telegram = Sink::start().await;
+    telegram.respond_with(r#"{"ok":true,"result":{"message_id":42}}"#);
+    let server = server_with(&twilio, &oncall)
+        .plugin("telegram.wasm", "telegram.wasm")
+        .set("plugin.telegram.bot_token", "123456:telegram-bot-token")
+        .set("plugin.telegram.api_url", &telegram.url)
+        .set("plugin.telegram.allowed_hosts", "127.0.0.1")
+        .set("plugin.telegram.webhook_secret", TELEGRAM_SECRET)
+        .set("routes.sms.plugins", "telegram")
+        .start()
+        .await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        Role::User,
+    )
+    .await;
+    execute_sql(
+        &server.db_url,
+        "UPDATE users SET attributes = '{\"telegram_chat_id\": \"-1001234567890\"}' WHERE email = 'alice@example.com'",
+        &[],
+    )
+    .await;
+
+    send_sms(&server, "alice@example.com", &sms_text(1, "Disk full")).await;
+    let sent = telegram.wait_for(1, Duration::from_secs(10)).await;
+    let message = sent[0].json();
+    assert!(sent[0].path.ends_with("/sendMessage"), "{}", sent[0].path);
+    assert_eq!(
+        message["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+        "ack"
+    );
+
+    // Someone else's update, or no secret: refused.
+    let press = |secret: &'static str, data: &'static str| {
+        let base = server.base.clone();
+        async move {
+            client()
+                .post(format!("{base}/hooks/telegram"))
+                .header("X-Telegram-Bot-Api-Secret-Token", secret)
+                .json(&button_press(data))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(press("wrong-secret", "ack").await, 403);
+    assert!(actions_asked(&oncall).is_empty());
+
+    assert_eq!(press(TELEGRAM_SECRET, "ack").await, 200);
+    let asked = actions_asked(&oncall);
+    assert_eq!(asked[0].path, "/api/v1/alert_groups/IDISK1/acknowledge");
+    let note = asked[1].json()["text"].as_str().unwrap().to_owned();
+    assert_eq!(note, "Acknowledged by alice by Telegram button (Alice)");
+    let calls = telegram.requests();
+    let answered = calls
+        .iter()
+        .find(|request| request.path.ends_with("/answerCallbackQuery"))
+        .expect("the press is answered");
+    assert_eq!(answered.json()["text"], "Acknowledged.");
+    let edited = calls
+        .iter()
+        .find(|request| request.path.ends_with("/editMessageText"))
+        .expect("the message is edited");
+    assert_eq!(
+        edited.json()["text"],
+        "🚨 Disk full\n\n✅ Acknowledged by Alice"
+    );
+    assert_eq!(edited.json()["message_id"], 42);
+}
+
+#[tokio::test]
+async fn plugins_setup_registers_the_telegram_webhook() {
+    let telegram = Sink::start().await;
+    telegram.respond_with(r#"{"ok":true,"result":true}"#);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("emu-oncall.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[app]\nhostname = \"{PUBLIC}\"\n[plugin.telegram]\nbot_token = \"123456:telegram-bot-token\"\n\
+             webhook_secret = \"{TELEGRAM_SECRET}\"\napi_url = \"{}\"\n",
+            telegram.url
+        ),
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_emu-oncall"))
+        .args([
+            "--config",
+            &file.display().to_string(),
+            "plugins",
+            "setup",
+            "telegram",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let asked = telegram.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].path, "/bot123456:telegram-bot-token/setWebhook");
+    let body = asked[0].json();
+    assert_eq!(body["url"], format!("{PUBLIC}hooks/telegram"));
+    assert_eq!(body["secret_token"], TELEGRAM_SECRET);
+    assert_eq!(body["allowed_updates"], json!(["callback_query"]));
+}
