@@ -1022,3 +1022,50 @@ async fn plugins_setup_registers_the_telegram_webhook() {
     assert_eq!(body["secret_token"], TELEGRAM_SECRET);
     assert_eq!(body["allowed_updates"], json!(["callback_query"]));
 }
+
+#[tokio::test]
+async fn an_ntfy_button_posts_to_the_reply_url_and_acts() {
+    let (twilio, oncall) = stand_ins().await;
+    let ntfy = Sink::start().await;
+    ntfy.respond_with(r#"{"id":"n1","event":"message"}"#);
+    let server = server_with(&twilio, &oncall)
+        .plugin("ntfy.wasm", "ntfy.wasm")
+        .set("plugin.ntfy.server", &ntfy.url)
+        .set("plugin.ntfy.topic", "oncall-alerts")
+        .set("plugin.ntfy.allowed_hosts", "127.0.0.1")
+        .set("routes.sms.plugins", "ntfy")
+        .start()
+        .await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        Role::User,
+    )
+    .await;
+    send_sms(&server, "alice@example.com", &sms_text(1, "Disk full")).await;
+    let published = ntfy.wait_for(1, Duration::from_secs(10)).await;
+    let actions = published[0].json()["actions"].clone();
+    assert_eq!(actions[0]["action"], "http");
+    assert_eq!(actions[0]["label"], "Acknowledge");
+    assert_eq!(actions[0]["method"], "POST");
+    let url = actions[1]["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("{PUBLIC}hooks/ntfy/n/")) && url.ends_with("/resolve"),
+        "{url}"
+    );
+
+    // What the ntfy app sends when Resolve is pressed.
+    let path = url.strip_prefix(PUBLIC).unwrap();
+    let response = client()
+        .post(format!("{}/{path}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "Resolved.");
+    let asked = actions_asked(&oncall);
+    assert_eq!(asked[0].path, "/api/v1/alert_groups/IDISK1/resolve");
+    assert_eq!(asked[1].json()["text"], "Resolved by alice by ntfy button");
+}

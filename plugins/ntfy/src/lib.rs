@@ -1,10 +1,14 @@
 //! ntfy (ntfy.sh or a self-hosted server) through its JSON publishing endpoint. The
-//! topic is the recipient's `ntfy_topic` attribute, else the configured `topic`.
+//! topic is the recipient's `ntfy_topic` attribute, else the configured `topic`. Given a
+//! reply URL, pages carry `http` action buttons (https://docs.ntfy.sh/publish/#action-buttons)
+//! that the person's ntfy app POSTs to it.
 
 use emu_oncall_plugin_sdk::config::Settings;
 use emu_oncall_plugin_sdk::http::Request;
+use emu_oncall_plugin_sdk::inbound::outcome_text;
 use emu_oncall_plugin_sdk::{
-    export, permanent, Channel, Config, Failure, Notification, Plugin, PluginInfo, Receipt,
+    export, permanent, Action, Channel, Config, Failure, InboundEvent, InboundReply,
+    InboundRequest, Notification, Outcome, Plugin, PluginInfo, Receipt,
 };
 use serde_json::{json, Value};
 
@@ -29,14 +33,45 @@ fn title(channel: &Channel) -> &'static str {
     }
 }
 
+/// The buttons' paths below the reply URL, their labels, and what each does.
+const BUTTONS: [(&str, &str); 3] = [
+    ("ack", "Acknowledge"),
+    ("resolve", "Resolve"),
+    ("silence", "Silence 1 h"),
+];
+
+fn action_for(path: &str) -> Option<Action> {
+    match path {
+        "/ack" => Some(Action::Acknowledge),
+        "/resolve" => Some(Action::Resolve),
+        "/silence" => Some(Action::Silence(3_600)),
+        _ => None,
+    }
+}
+
 pub fn message(topic: &str, notification: &Notification) -> Value {
-    json!({
+    let mut message = json!({
         "topic": topic,
         "title": title(&notification.channel),
         "message": notification.message,
         "priority": priority(&notification.channel),
         "tags": [notification.channel.as_str()],
-    })
+    });
+    let page = matches!(
+        notification.channel,
+        Channel::Sms | Channel::Call | Channel::Push
+    );
+    if let (Some(reply_url), true) = (&notification.reply_url, page) {
+        // `clear`: the notification goes away once a button is pressed.
+        message["actions"] = BUTTONS
+            .iter()
+            .map(|(path, label)| {
+                json!({"action": "http", "label": label, "url": format!("{reply_url}/{path}"),
+                       "method": "POST", "clear": true})
+            })
+            .collect();
+    }
+    message
 }
 
 impl Plugin for Ntfy {
@@ -93,6 +128,23 @@ impl Plugin for Ntfy {
             provider_id: answer["id"].as_str().map(str::to_owned),
             detail: Some(format!("HTTP {}", response.status)),
         })
+    }
+
+    /// A button press from the person's ntfy app. ntfy does not sign it: the host has
+    /// checked the reply URL's own signature, which only the page's buttons carry.
+    fn handle_inbound(
+        _config: Config,
+        request: InboundRequest,
+        outcomes: Vec<Outcome>,
+    ) -> Result<InboundReply, String> {
+        if let Some(text) = outcome_text(&outcomes) {
+            return Ok(InboundReply::text(200, &text));
+        }
+        let (Some(action), Some(_)) = (action_for(&request.path), &request.notification) else {
+            return Ok(InboundReply::text(404, "not an ntfy button"));
+        };
+        Ok(InboundReply::text(200, "One moment.")
+            .with_events(vec![InboundEvent::act(action, "ntfy button")]))
     }
 }
 
