@@ -1069,3 +1069,62 @@ async fn an_ntfy_button_posts_to_the_reply_url_and_acts() {
     assert_eq!(asked[0].path, "/api/v1/alert_groups/IDISK1/resolve");
     assert_eq!(asked[1].json()["text"], "Resolved by alice by ntfy button");
 }
+
+#[tokio::test]
+async fn a_mattermost_button_acts_and_updates_the_post() {
+    let (twilio, oncall) = stand_ins().await;
+    let mattermost = Sink::start().await;
+    mattermost.respond_with("ok");
+    let server = server_with(&twilio, &oncall)
+        .plugin("slack.wasm", "slack.wasm")
+        .set(
+            "plugin.slack.webhook_url",
+            format!("{}/hooks/xyz", mattermost.url),
+        )
+        .set("plugin.slack.allowed_hosts", "127.0.0.1")
+        .set("plugin.slack.mattermost_buttons", "true")
+        .set("routes.sms.plugins", "slack")
+        .start()
+        .await;
+    add_user(
+        &server.store,
+        "alice@example.com",
+        "alice",
+        Some("+4915100000001"),
+        Role::User,
+    )
+    .await;
+    send_sms(&server, "alice@example.com", &sms_text(1, "Disk full")).await;
+    let posted = mattermost.wait_for(1, Duration::from_secs(10)).await;
+    let actions = posted[0].json()["attachments"][0]["actions"].clone();
+    assert_eq!(actions[0]["name"], "Acknowledge");
+    let url = actions[0]["integration"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with(&format!("{PUBLIC}hooks/slack/n/")), "{url}");
+
+    // What Mattermost's server posts when the button is pressed.
+    let path = url.strip_prefix(PUBLIC).unwrap();
+    let response = client()
+        .post(format!("{}/{path}", server.base))
+        .json(
+            &json!({"user_id": "u1", "user_name": "alice.m", "post_id": "p1",
+                      "channel_id": "c1", "team_id": "t1", "context": {"action": "ack"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["ephemeral_text"], "Acknowledged.");
+    let updated = answer["update"]["message"].as_str().unwrap();
+    assert!(updated.ends_with("✅ Acknowledged by alice.m"), "{updated}");
+    assert_eq!(answer["update"]["props"], json!({}), "the buttons go");
+    let asked = actions_asked(&oncall);
+    assert_eq!(asked[0].path, "/api/v1/alert_groups/IDISK1/acknowledge");
+    assert_eq!(
+        asked[1].json()["text"],
+        "Acknowledged by alice by Mattermost button (alice.m)"
+    );
+}
