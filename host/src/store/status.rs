@@ -11,7 +11,45 @@ pub struct PluginFailure {
     pub at: DateTime<Utc>,
 }
 
+/// Inbound events of the last day for one plugin and kind.
+pub struct InboundSummary {
+    pub plugin: String,
+    pub kind: String,
+    pub ok: i64,
+    pub not_ok: i64,
+    /// Median seconds from the page to the event (actions: how long people take).
+    pub median_seconds: Option<f64>,
+}
+
 impl Store {
+    /// What providers' calls carried in the last 24 hours, by plugin and kind.
+    pub async fn inbound_summary(&self) -> Result<Vec<InboundSummary>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query_cached(
+                "SELECT e.plugin, e.kind,
+                        count(*) FILTER (WHERE e.ok), count(*) FILTER (WHERE NOT e.ok),
+                        percentile_cont(0.5) WITHIN GROUP (
+                            ORDER BY extract(epoch FROM e.received_at - n.created_at))::float8
+                 FROM inbound_events e LEFT JOIN notifications n ON n.id = e.notification_id
+                 WHERE e.received_at > now() - interval '24 hours'
+                 GROUP BY e.plugin, e.kind ORDER BY e.plugin, e.kind",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(InboundSummary {
+                    plugin: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    ok: row.try_get(2)?,
+                    not_ok: row.try_get(3)?,
+                    median_seconds: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
     /// The highest applied migration.
     pub async fn schema_version(&self) -> Result<i32, StoreError> {
         let client = self.client().await?;

@@ -155,6 +155,7 @@ async fn status(state: &AppState, logout_token: &str) -> Markup {
     let plugins = plugins_section(state).await;
     let notifications = notifications_section(state).await;
     let schedules = schedules_section(state).await;
+    let inbound = inbound_section(state).await;
     let heartbeats = heartbeats_section(state, config.heartbeat.timeout.0).await;
     page(
         "Status",
@@ -170,6 +171,7 @@ async fn status(state: &AppState, logout_token: &str) -> Markup {
             h2 { "Database" } (database)
             h2 { "Plugins" } (plugins)
             h2 { "Recent notifications" } (notifications)
+            h2 { "Replies, buttons and receipts (24 h)" } (inbound)
             h2 { "Schedules" } (schedules)
             h2 { "Engine heartbeats" } (heartbeats)
         },
@@ -288,6 +290,33 @@ async fn notifications_section(state: &AppState) -> Markup {
                                 @if let Some(by) = &notification.delivered_by { (by) }
                                 @else if let Some(error) = &notification.last_error { (cell_text(error)) }
                             }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+async fn inbound_section(state: &AppState) -> Markup {
+    let rows = match state.store.inbound_summary().await {
+        Ok(rows) => rows,
+        Err(err) => return failed_section("inbound events", &err),
+    };
+    html! {
+        @if rows.is_empty() {
+            p.muted { "No key presses, replies, buttons or receipts in the last 24 hours." }
+        } @else {
+            div.table-wrap { table {
+                thead { tr { th { "Plugin" } th { "Event" } th { "Done" } th { "Not done" } th { "Median time from page" } } }
+                tbody {
+                    @for row in &rows {
+                        tr {
+                            td { (row.plugin) }
+                            td { (row.kind) }
+                            td { (row.ok) }
+                            td { @if row.not_ok > 0 { span.badge.warn { (row.not_ok) } } @else { "0" } }
+                            td { @if let Some(seconds) = row.median_seconds { (format_age(seconds)) } @else { "-" } }
                         }
                     }
                 }

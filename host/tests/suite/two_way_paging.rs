@@ -279,6 +279,45 @@ async fn keys_1_2_and_3_act_on_the_paged_group_with_a_note_naming_the_person() {
     assert_eq!(shown["inbound_events"][0]["kind"], "acknowledge");
     assert_eq!(shown["inbound_events"][0]["via"], "phone call (key 1)");
     assert_eq!(shown["inbound_events"][0]["outcome"], "Acknowledged.");
+
+    // The status page counts them, with the time from page to action.
+    let mut browser = common::pages::PageClient::new(&setup.server.base);
+    let csrf = browser.get("/").await.csrf();
+    let signed_in = browser
+        .post("/login", &[("csrf", &csrf), ("token", ADMIN_TOKEN)])
+        .await;
+    assert_eq!(signed_in.status, 303);
+    let status = browser.get("/").await;
+    assert!(
+        status.body.contains("Replies, buttons and receipts (24 h)"),
+        "{}",
+        status.body
+    );
+    for kind in [
+        "<td>acknowledge</td>",
+        "<td>resolve</td>",
+        "<td>silence</td>",
+    ] {
+        assert!(status.body.contains(kind), "{kind} on the status page");
+    }
+    let metrics = client()
+        .get(format!("{}/metrics", setup.server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"emu_oncall_inbound_events_total{plugin="twilio",kind="acknowledge",outcome="ok"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("emu_oncall_page_to_action_seconds_count{action=\"resolve\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
