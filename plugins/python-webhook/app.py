@@ -2,7 +2,9 @@
 the notification id, so a receiver can drop the duplicates a retry may cause.
 
 The Python twin of plugins/webhook: same settings, same body, same outcomes. It talks to
-the host only through the bindings componentize-py generates from wit/notifier.wit.
+the host only through the bindings componentize-py generates from
+wit/v0.2.0/notifier.wit (emu-oncall:notifier@0.2.0). A webhook has no provider to call
+back, so `handle_inbound` answers 404: the shape a two-way plugin fills in.
 """
 
 import json
@@ -16,7 +18,10 @@ from wit_world.imports.emu_oncall_notifier_types import (
     Channel,
     Failure_Permanent,
     Failure_Retryable,
+    InboundReply,
+    InboundRequest,
     Notification,
+    Outcome,
     PluginInfo,
     Receipt,
 )
@@ -242,3 +247,15 @@ class WitWorld(wit_world.WitWorld):
         if status in (408, 425, 429) or 500 <= status <= 599:
             raise Err(Failure_Retryable(detail))
         raise Err(Failure_Permanent(detail))
+
+    def handle_inbound(
+        self, config: Config, request: InboundRequest, outcomes: List[Outcome]
+    ) -> InboundReply:
+        # A plugin whose provider calls back checks the provider's signature here,
+        # reads `request.body`, and names events; see plugins/README.md.
+        return InboundReply(
+            status=404,
+            headers=[("content-type", "text/plain")],
+            body=b"this plugin takes no calls",
+            events=[],
+        )

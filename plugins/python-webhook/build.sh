@@ -26,7 +26,7 @@ cp "$here/app.py" "$work/"
 cd "$work"
 # Through the python3 pip installed it for, not whichever componentize-py is first on PATH.
 python3 -c 'import sys; from componentize_py import script; sys.argv[0] = "componentize-py"; sys.exit(script())' \
-    --wit-path "$repo/wit" \
+    --wit-path "$repo/wit/v0.2.0" \
     --world notifier \
     componentize app \
     --python-path "$work" \
