@@ -84,6 +84,25 @@ impl InboundEvent {
     }
 }
 
+/// The buttons a chat page offers, as (path below the reply URL, label): a plugin whose
+/// buttons post to the reply URL (ntfy, Mattermost) maps the path back with
+/// [`button_action`].
+pub const BUTTONS: [(&str, &str); 3] = [
+    ("ack", "Acknowledge"),
+    ("resolve", "Resolve"),
+    ("silence", "Silence 1 h"),
+];
+
+/// What a button posting to `<reply URL>/<path>` asks for (`request.path`, e.g. "/ack").
+pub fn button_action(path: &str) -> Option<Action> {
+    match path.trim_start_matches('/') {
+        "ack" => Some(Action::Acknowledge),
+        "resolve" => Some(Action::Resolve),
+        "silence" => Some(Action::Silence(3_600)),
+        _ => None,
+    }
+}
+
 /// What the host said of the outcomes, in one sentence for the person: each outcome's
 /// text, or `None` when there were none.
 pub fn outcome_text(outcomes: &[Outcome]) -> Option<String> {

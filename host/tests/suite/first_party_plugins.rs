@@ -427,7 +427,11 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
     let rust = load("webhook.wasm", &settings).await.unwrap();
     let python = load("python-webhook.wasm", &settings).await.unwrap();
     assert_eq!(python.info.name, "python-webhook");
-    assert_eq!(python.contract_version(), "0.2.0", "built against the current contract");
+    assert_eq!(
+        python.contract_version(),
+        "0.2.0",
+        "built against the current contract"
+    );
     let message = notification(
         Channel::Sms,
         "Ünïcode \"quoted\"\nsecond line",

@@ -508,6 +508,17 @@ async fn post_oncall_webhook(
     (status, response.text().await.unwrap_or_default())
 }
 
+/// Waits (boundedly) until `count` SMS to `number` were asked for; returns them.
+async fn texts_arrive(twilio: &Sink, number: &str, count: usize) -> Vec<String> {
+    let arrived = wait_for(Duration::from_secs(10), async || {
+        texts_to(twilio, number).len() >= count
+    })
+    .await;
+    let texts = texts_to(twilio, number);
+    assert!(arrived, "{count} SMS to {number} expected, got {texts:?}");
+    texts
+}
+
 /// SMS the Twilio stand-in was asked to send to `number`.
 fn texts_to(twilio: &Sink, number: &str) -> Vec<String> {
     twilio
@@ -838,15 +849,7 @@ async fn sms_replies_act_on_the_open_group_and_codes_tell_several_apart() {
 
     // One open group: a bare "1" acknowledges it.
     send_sms(&server, "alice@example.com", &sms_text(3, "Memory low")).await;
-    assert!(
-        wait_for(Duration::from_secs(10), async || texts_to(
-            &twilio,
-            "+4915100000001"
-        )
-        .len()
-            == 1)
-        .await
-    );
+    texts_arrive(&twilio, "+4915100000001", 1).await;
     let page = &texts_to(&twilio, "+4915100000001")[0];
     assert!(
         page.ends_with("Reply 1 to acknowledge, 2 to resolve, 3 to silence for 30 min."),
@@ -868,25 +871,9 @@ async fn sms_replies_act_on_the_open_group_and_codes_tell_several_apart() {
     // Two open groups: the second page carries a code, a bare reply is answered with
     // the choices, a code picks one, and then a bare reply is enough again.
     send_sms(&server, "bob@example.com", &sms_text(1, "Disk full")).await;
-    assert!(
-        wait_for(Duration::from_secs(10), async || texts_to(
-            &twilio,
-            "+4915100000002"
-        )
-        .len()
-            == 1)
-        .await
-    );
+    texts_arrive(&twilio, "+4915100000002", 1).await;
     send_sms(&server, "bob@example.com", &sms_text(2, "CPU hot")).await;
-    assert!(
-        wait_for(Duration::from_secs(10), async || texts_to(
-            &twilio,
-            "+4915100000002"
-        )
-        .len()
-            == 2)
-        .await
-    );
+    texts_arrive(&twilio, "+4915100000002", 2).await;
     let second = &texts_to(&twilio, "+4915100000002")[1];
     assert!(
         second.ends_with("Reply 1a to acknowledge, 2a to resolve, 3a to silence for 30 min."),

@@ -5,10 +5,10 @@
 
 use emu_oncall_plugin_sdk::config::Settings;
 use emu_oncall_plugin_sdk::http::Request;
-use emu_oncall_plugin_sdk::inbound::outcome_text;
+use emu_oncall_plugin_sdk::inbound::{button_action, outcome_text, BUTTONS};
 use emu_oncall_plugin_sdk::{
-    export, permanent, Action, Channel, Config, Failure, InboundEvent, InboundReply,
-    InboundRequest, Notification, Outcome, Plugin, PluginInfo, Receipt,
+    export, permanent, Channel, Config, Failure, InboundEvent, InboundReply, InboundRequest,
+    Notification, Outcome, Plugin, PluginInfo, Receipt,
 };
 use serde_json::{json, Value};
 
@@ -30,22 +30,6 @@ fn title(channel: &Channel) -> &'static str {
         Channel::Sms | Channel::Call | Channel::Push => "Grafana OnCall alert",
         Channel::Shift => "Grafana OnCall shift",
         Channel::Test => "Grafana OnCall test",
-    }
-}
-
-/// The buttons' paths below the reply URL, their labels, and what each does.
-const BUTTONS: [(&str, &str); 3] = [
-    ("ack", "Acknowledge"),
-    ("resolve", "Resolve"),
-    ("silence", "Silence 1 h"),
-];
-
-fn action_for(path: &str) -> Option<Action> {
-    match path {
-        "/ack" => Some(Action::Acknowledge),
-        "/resolve" => Some(Action::Resolve),
-        "/silence" => Some(Action::Silence(3_600)),
-        _ => None,
     }
 }
 
@@ -140,7 +124,7 @@ impl Plugin for Ntfy {
         if let Some(text) = outcome_text(&outcomes) {
             return Ok(InboundReply::text(200, &text));
         }
-        let (Some(action), Some(_)) = (action_for(&request.path), &request.notification) else {
+        let (Some(action), Some(_)) = (button_action(&request.path), &request.notification) else {
             return Ok(InboundReply::text(404, "not an ntfy button"));
         };
         Ok(InboundReply::text(200, "One moment.")

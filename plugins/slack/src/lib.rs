@@ -5,10 +5,10 @@
 
 use emu_oncall_plugin_sdk::config::Settings;
 use emu_oncall_plugin_sdk::http::Request;
-use emu_oncall_plugin_sdk::inbound::outcome_text;
+use emu_oncall_plugin_sdk::inbound::{button_action, outcome_text, BUTTONS};
 use emu_oncall_plugin_sdk::{
-    export, permanent, Action, Channel, Config, Failure, InboundEvent, InboundReply,
-    InboundRequest, Notification, Outcome, Plugin, PluginInfo, Receipt,
+    export, permanent, Channel, Config, Failure, InboundEvent, InboundReply, InboundRequest,
+    Notification, Outcome, Plugin, PluginInfo, Receipt,
 };
 use serde_json::{json, Map, Value};
 
@@ -76,22 +76,6 @@ pub fn payload(
     Value::Object(body)
 }
 
-/// Mattermost's buttons: the path each posts to below the reply URL, and its label.
-const BUTTONS: [(&str, &str); 3] = [
-    ("ack", "Acknowledge"),
-    ("resolve", "Resolve"),
-    ("silence", "Silence 1 h"),
-];
-
-fn action_for(path: &str) -> Option<Action> {
-    match path {
-        "/ack" => Some(Action::Acknowledge),
-        "/resolve" => Some(Action::Resolve),
-        "/silence" => Some(Action::Silence(3_600)),
-        _ => None,
-    }
-}
-
 /// The attachment holding the buttons, each posting to `reply_url`/<path>.
 pub fn mattermost_buttons(reply_url: &str) -> Value {
     let actions: Vec<Value> = BUTTONS
@@ -155,7 +139,8 @@ impl Plugin for Slack {
         request: InboundRequest,
         outcomes: Vec<Outcome>,
     ) -> Result<InboundReply, String> {
-        let (Some(action), Some(notification)) = (action_for(&request.path), &request.notification)
+        let (Some(action), Some(notification)) =
+            (button_action(&request.path), &request.notification)
         else {
             return Ok(InboundReply::text(404, "not a Mattermost button"));
         };
