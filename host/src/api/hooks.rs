@@ -132,7 +132,17 @@ pub async fn handle(
     };
     let mut outcomes = Vec::with_capacity(first.events.len());
     for event in &first.events {
-        outcomes.push(carrier.carry_out(event, signed_for.as_ref()).await?);
+        match carrier.carry_out(event, signed_for.as_ref()).await {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(err) => {
+                // Nothing was carried out past this point: let the provider's retry of
+                // the same call through, rather than refuse it as a replay.
+                if let Err(forget) = state.store.forget_request(&digest).await {
+                    tracing::warn!(plugin = plugin_name, error = %forget, "cannot forget a provider call that failed; its retry will be refused");
+                }
+                return Err(err.into());
+            }
+        }
     }
     match ask(&plugin, &inbound, &outcomes).await {
         Ok(second) => answer(second),

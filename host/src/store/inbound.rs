@@ -64,6 +64,15 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// Forgets a call's digest, so the same call may come again (its handling failed).
+    pub async fn forget_request(&self, digest: &[u8]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute_cached("DELETE FROM inbound_requests WHERE digest = $1", &[&digest])
+            .await?;
+        Ok(())
+    }
+
     pub async fn record_inbound_event(
         &self,
         event: &NewInboundEvent<'_>,
