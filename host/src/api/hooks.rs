@@ -18,6 +18,9 @@ use crate::hooks::reply_url::MARK;
 use crate::hooks::ReplyUrlError;
 use crate::plugins::{InboundReply, InboundRequest, LoadedPlugin};
 
+/// Events one provider call may name: a key press or a reply names one; more is a
+/// plugin gone wrong, and each costs calls to OnCall.
+const MAX_EVENTS: usize = 8;
 /// Headers a provider's call may pass to the plugin, at most.
 const MAX_HEADERS: usize = 64;
 /// Largest answer a plugin may give a provider.
@@ -108,9 +111,18 @@ pub async fn handle(
         body: body.to_vec(),
         notification: message,
     };
-    let first = ask(&plugin, &inbound, &[]).await?;
+    let mut first = ask(&plugin, &inbound, &[]).await?;
     if first.events.is_empty() {
         return answer(first);
+    }
+    if first.events.len() > MAX_EVENTS {
+        tracing::warn!(
+            plugin = plugin_name,
+            named = first.events.len(),
+            kept = MAX_EVENTS,
+            "the plugin named too many events for one call; the rest are dropped"
+        );
+        first.events.truncate(MAX_EVENTS);
     }
 
     let digest = request_digest(plugin_name, &inbound);

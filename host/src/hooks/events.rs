@@ -44,6 +44,15 @@ fn title_of(page: &OpenPage) -> String {
     }
 }
 
+/// Longest `via` or reason kept from a plugin.
+const MAX_PLUGIN_WORDS: usize = 200;
+
+/// A plugin's free text about an event, cut short and with phone numbers masked.
+fn plugin_words(text: &str) -> String {
+    let cut: String = text.chars().take(MAX_PLUGIN_WORDS).collect();
+    crate::model::phone::mask_in_text(&cut)
+}
+
 /// How an event ended, before it is put in words.
 enum Ended {
     Done(String),
@@ -58,6 +67,9 @@ impl Carrier<'_> {
         event: &InboundEvent,
         signed_for: Option<&Notification>,
     ) -> Result<Outcome, StoreError> {
+        // The plugin's words go to the log, the database and a note in OnCall: bounded,
+        // numbers masked.
+        let via = plugin_words(&event.via);
         let (notification, result) = match self.target(event, signed_for).await? {
             Targeted::Page(page) => (Some(*page), None),
             Targeted::Nothing(why) => (None, Some(Ended::Unmatched(why))),
@@ -68,7 +80,7 @@ impl Carrier<'_> {
                 "This reply could not be matched to a page; act in OnCall.".to_owned(),
             ),
             (None, EventKind::Act(action), Some(page)) => {
-                let ended = self.act(*action, page, &event.via).await?;
+                let ended = self.act(*action, page, &via).await?;
                 if let Ended::Done(_) = &ended {
                     self.settle_group(page, *action).await?;
                 }
@@ -82,7 +94,9 @@ impl Carrier<'_> {
                     Ended::Done("Delivery noted.".to_owned())
                 }
             }
-            (None, EventKind::NotDelivered(why), Some(page)) => self.not_through(page, why).await?,
+            (None, EventKind::NotDelivered(why), Some(page)) => {
+                self.not_through(page, &plugin_words(why)).await?
+            }
             (None, EventKind::NotAnswered, Some(page)) => {
                 self.not_through(page, "not answered").await?
             }
@@ -94,7 +108,7 @@ impl Carrier<'_> {
         };
         let kind = kind_label(&event.kind);
         let detail = match &event.kind {
-            EventKind::NotDelivered(why) => Some(why.as_str()),
+            EventKind::NotDelivered(why) => Some(plugin_words(why)),
             _ => None,
         };
         self.metrics.inbound_event(self.plugin, kind, label);
@@ -105,8 +119,8 @@ impl Carrier<'_> {
                 .as_ref()
                 .and_then(|page| page.alert_group_id.as_deref()),
             kind,
-            detail,
-            via: &event.via,
+            detail: detail.as_deref(),
+            via: &via,
             ok,
             outcome: &text,
         };
@@ -118,7 +132,7 @@ impl Carrier<'_> {
             plugin = self.plugin,
             notification = ?notification.as_ref().map(|page| page.id),
             kind,
-            via = %event.via,
+            via = %via,
             outcome = label,
             "inbound event: {text}"
         );
