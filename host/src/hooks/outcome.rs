@@ -179,6 +179,9 @@ pub async fn announce(store: &Store, event: &OnCallEvent) -> Result<Announced, S
     store
         .set_group_state(&event.group_id, event.event.state_after())
         .await?;
+    // Who was reached is read before the waiting pages are cancelled: a page awaiting
+    // its receipt reached its provider, and its person is told too.
+    let paged = store.paged_for_group(&event.group_id).await?;
     if event.event.settles_the_group() {
         announced.cancelled = store
             .cancel_waiting_pages(
@@ -194,7 +197,7 @@ pub async fn announce(store: &Store, event: &OnCallEvent) -> Result<Announced, S
         .filter(|title| !title.trim().is_empty())
         .unwrap_or_else(|| format!("alert group {}", event.group_id));
     let text = format!("{verb} by {actor_name} ({title})");
-    for person in store.paged_for_group(&event.group_id).await? {
+    for person in paged {
         let acted = actor_id.as_deref() == Some(person.user_id.as_str())
             || (actor_id.is_none()
                 && event.email.as_deref().is_some_and(|email| {

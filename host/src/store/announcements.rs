@@ -18,7 +18,8 @@ pub struct PagedPerson {
 }
 
 impl Store {
-    /// Everyone a page about `group_id` reached, each with the newest such page.
+    /// Everyone a page about `group_id` reached (delivered, or handed to a provider and
+    /// awaiting its receipt), each with the newest such page.
     /// Announcements themselves (`"source": "outcome"`) do not count as pages.
     pub async fn paged_for_group(&self, group_id: &str) -> Result<Vec<PagedPerson>, StoreError> {
         let client = self.client().await?;
@@ -26,7 +27,7 @@ impl Store {
             .query_cached(
                 "SELECT DISTINCT ON (n.user_id) n.user_id, u.email, n.channel, n.delivered_by
                  FROM notifications n LEFT JOIN users u ON u.id = n.user_id
-                 WHERE n.alert_group_id = $1 AND n.status = 'delivered'
+                 WHERE n.alert_group_id = $1 AND n.status IN ('delivered', 'awaiting')
                    AND n.user_id IS NOT NULL AND n.delivered_by IS NOT NULL
                    AND coalesce(n.payload->>'source', '') <> 'outcome'
                  ORDER BY n.user_id, n.created_at DESC",

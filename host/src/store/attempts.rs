@@ -349,7 +349,9 @@ impl Store {
                 &[&id, &owner, &attempt, &by],
             ).await?,
             Settlement::Await { by, until, next_position } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'awaiting', delivered_by = $4, delivered_at = now(), next_attempt_at = $5, route_position = $6, last_error = NULL, {release} WHERE {mine}"),
+                // A group dealt with while the round ran (an action, OnCall's webhook) needs
+                // no confirmation: the page ends delivered.
+                &format!("UPDATE notifications SET status = CASE WHEN EXISTS (SELECT 1 FROM group_states g WHERE g.alert_group_id = notifications.alert_group_id AND g.state <> 'firing') THEN 'delivered' ELSE 'awaiting' END, delivered_by = $4, delivered_at = now(), next_attempt_at = $5, route_position = $6, last_error = NULL, {release} WHERE {mine}"),
                 &[&id, &owner, &attempt, &by, &until, &next_position],
             ).await?,
             Settlement::Retry { error, retry_at } => client.execute_cached(

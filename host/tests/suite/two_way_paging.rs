@@ -203,6 +203,27 @@ async fn all_pages(
         .expect("notifications")
 }
 
+/// Waits (boundedly) until `count` call pages have `status`: the stand-ins record a
+/// request before they answer it, so a round settles just after its request is seen.
+async fn calls_settle(
+    store: &emu_oncall::store::Store,
+    status: emu_oncall::model::Status,
+    count: usize,
+) {
+    let settled = wait_for(Duration::from_secs(10), async || {
+        all_pages(store)
+            .await
+            .iter()
+            .filter(|page| {
+                page.channel == emu_oncall::model::Channel::Call && page.status == status
+            })
+            .count()
+            >= count
+    })
+    .await;
+    assert!(settled, "{count} calls {status} expected");
+}
+
 /// The OnCall API calls that were not reads.
 fn actions_asked(oncall: &Sink) -> Vec<Recorded> {
     oncall
@@ -547,7 +568,7 @@ async fn oncalls_webhook_tells_each_paged_person_once_across_two_replicas() {
         add_user(&first.store, email, name, Some(number), Role::User).await;
         call(&first, email).await;
     }
-    twilio.wait_for(3, Duration::from_secs(10)).await;
+    calls_settle(&first.store, emu_oncall::model::Status::Delivered, 3).await;
     // Dave's call fails for now: it waits for a retry when the group is acknowledged.
     add_user(
         &first.store,
@@ -727,12 +748,12 @@ async fn a_call_not_confirmed_fails_over_to_sms_and_an_acknowledgement_stops_it(
     call(&server, "alice@example.com").await;
     twilio.wait_for(1, Duration::from_secs(10)).await;
     let (_, status_callback) = callbacks_of_call_to(&twilio, "+4915100000001");
-    let pages = all_pages(store).await;
-    assert_eq!(
-        pages[0].status,
-        emu_oncall::model::Status::Awaiting,
-        "the call waits for its answer"
-    );
+    // The stand-in records the call before it answers: the round settles just after.
+    let awaiting = wait_for(Duration::from_secs(10), async || {
+        all_pages(store).await[0].status == emu_oncall::model::Status::Awaiting
+    })
+    .await;
+    assert!(awaiting, "the call waits for its answer");
     let answered = post_signed(
         &server,
         &status_callback,
@@ -753,6 +774,7 @@ async fn a_call_not_confirmed_fails_over_to_sms_and_an_acknowledgement_stops_it(
     // Carol's call is answered and she acknowledges: nothing more is sent to her.
     call(&server, "carol@example.com").await;
     twilio.wait_for(3, Duration::from_secs(10)).await;
+    calls_settle(store, emu_oncall::model::Status::Awaiting, 1).await;
     let (keys, _) = callbacks_of_call_to(&twilio, "+4915100000003");
     assert_eq!(
         post_signed(&server, &keys, &[("CallSid", "CA0123"), ("Digits", "1")]).await,
@@ -786,13 +808,21 @@ async fn a_call_not_confirmed_fails_over_to_sms_and_an_acknowledgement_stops_it(
         texts_to(&twilio, "+4915100000003").is_empty(),
         "carol acknowledged: no SMS"
     );
-    let bobs = all_pages(store)
-        .await
-        .into_iter()
-        .find(|page| page.recipient_email.as_deref() == Some("bob@example.com"))
-        .unwrap();
+    // Twilio's stand-in records the SMS before it answers: the round settles just after.
+    let bobs_page = async || {
+        all_pages(store)
+            .await
+            .into_iter()
+            .find(|page| page.recipient_email.as_deref() == Some("bob@example.com"))
+            .expect("bob's page")
+    };
+    let settled = wait_for(Duration::from_secs(10), async || {
+        bobs_page().await.status == emu_oncall::model::Status::Delivered
+    })
+    .await;
+    let bobs = bobs_page().await;
+    assert!(settled, "bob's page ends delivered, not {}", bobs.status);
     assert_eq!(bobs.alert_group_id.as_deref(), Some("ICPU1"));
-    assert_eq!(bobs.status, emu_oncall::model::Status::Delivered);
 }
 
 /// The engine's SMS text about the group titled `title`.
@@ -1153,4 +1183,39 @@ async fn a_mattermost_button_acts_and_updates_the_post() {
         asked[1].json()["text"],
         "Acknowledged by alice by Mattermost button (alice.m)"
     );
+}
+
+#[tokio::test]
+async fn people_whose_call_awaits_its_receipt_are_told_and_their_failover_stops() {
+    let (twilio, oncall) = stand_ins().await;
+    let server = server_with(&twilio, &oncall)
+        .set("routes.call.plugins", "twilio,twilio:sms")
+        .set("routes.call.confirm_within", "1h")
+        .start()
+        .await;
+    for (email, name, number) in [
+        ("alice@example.com", "alice", "+4915100000001"),
+        ("bob@example.com", "bob", "+4915100000002"),
+    ] {
+        add_user(&server.store, email, name, Some(number), Role::User).await;
+        call(&server, email).await;
+    }
+    calls_settle(&server.store, emu_oncall::model::Status::Awaiting, 2).await;
+    let body = oncall_webhook_body("acknowledge", "admin");
+    let (status, answer) = post_oncall_webhook(&server, WEBHOOK_TOKEN, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("\"cancelled\":2"), "{answer}");
+    for number in ["+4915100000001", "+4915100000002"] {
+        let texts = texts_arrive(&twilio, number, 1).await;
+        assert_eq!(texts, ["Acknowledged by admin (Disk full)"]);
+    }
+    let pages = all_pages(&server.store).await;
+    let calls: Vec<_> = pages
+        .iter()
+        .filter(|page| page.channel == emu_oncall::model::Channel::Call)
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert!(calls
+        .iter()
+        .all(|page| page.status == emu_oncall::model::Status::Cancelled));
 }
