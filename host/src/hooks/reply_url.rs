@@ -81,13 +81,9 @@ impl ReplySigner {
         let notification = Uuid::parse_str(notification).map_err(|_| ReplyUrlError::Malformed)?;
         let expires: i64 = expires.parse().map_err(|_| ReplyUrlError::Malformed)?;
         let expected = self.signature(plugin, notification, expires);
-        // Compared without an early exit, so the time taken says nothing of how much matched.
-        let same = signature.len() == expected.len()
-            && signature
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
+        // Constant time, as the token checks in `api/auth.rs` compare.
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(signature.as_bytes(), expected.as_bytes()).into();
         if !same {
             return Err(ReplyUrlError::Forged);
         }

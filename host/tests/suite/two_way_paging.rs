@@ -124,6 +124,16 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
 }
 
+/// The URL a call's key menu (`<Gather action>`) posts to, unescaped.
+fn menu_action(twiml: &str) -> String {
+    let start = twiml.find("action=\"").expect("a Gather action") + "action=\"".len();
+    let end = twiml[start..]
+        .find('"')
+        .expect("the action's closing quote")
+        + start;
+    twiml[start..end].replace("&amp;", "&")
+}
+
 /// Pages alice by phone; returns the URL the call's key menu posts to, as Twilio got it.
 async fn page_by_call(setup: &Setup) -> String {
     call(&setup.server, "alice@example.com").await;
@@ -132,9 +142,7 @@ async fn page_by_call(setup: &Setup) -> String {
     let twiml = field(&fields, "Twiml");
     assert!(twiml.contains("Press 1 to acknowledge"), "{twiml}");
     assert!(twiml.contains("Disk full"), "{twiml}");
-    let start = twiml.find("action=\"").expect("a Gather action") + "action=\"".len();
-    let end = twiml[start..].find('"').unwrap() + start;
-    let action = twiml[start..end].replace("&amp;", "&");
+    let action = menu_action(twiml);
     assert!(
         action.starts_with(&format!("{PUBLIC}hooks/twilio/n/")),
         "{action}"
@@ -598,20 +606,9 @@ async fn oncalls_webhook_tells_each_paged_person_once_across_two_replicas() {
         .map(form_of)
         .find(|fields| field(fields, "To") == "+4915100000001")
         .unwrap();
-    let twiml = field(&alices, "Twiml");
-    let start = twiml.find("action=\"").unwrap() + "action=\"".len();
-    let end = twiml[start..].find('"').unwrap() + start;
-    let action = twiml[start..end].replace("&amp;", "&");
-    let path = action.strip_prefix(PUBLIC).unwrap();
-    let params = [("CallSid", "CA0123"), ("Digits", "1")];
-    let response = client()
-        .post(format!("{}/{path}", first.base))
-        .header("X-Twilio-Signature", twilio_signature(&action, &params))
-        .form(&params)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let action = menu_action(field(&alices, "Twiml"));
+    let pressed = post_signed(&first, &action, &[("CallSid", "CA0123"), ("Digits", "1")]).await;
+    assert_eq!(pressed, 200);
 
     let (wrong, _) = post_oncall_webhook(
         &first,
@@ -707,10 +704,7 @@ fn callbacks_of_call_to(twilio: &Sink, number: &str) -> (String, String) {
         .map(form_of)
         .find(|fields| field(fields, "To") == number)
         .unwrap_or_else(|| panic!("no call to {number}"));
-    let twiml = field(&fields, "Twiml");
-    let start = twiml.find("action=\"").expect("a menu") + "action=\"".len();
-    let end = twiml[start..].find('"').unwrap() + start;
-    let keys = twiml[start..end].replace("&amp;", "&");
+    let keys = menu_action(field(&fields, "Twiml"));
     (keys, field(&fields, "StatusCallback").to_owned())
 }
 
