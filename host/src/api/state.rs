@@ -2,10 +2,9 @@ use std::sync::Arc;
 
 use hyper::header::HOST;
 use hyper::HeaderMap;
-use uuid::Uuid;
 
 use crate::config::{LiveConfig, SharedConfig};
-use crate::delivery::{RoundResult, Workers};
+use crate::delivery::Workers;
 use crate::metrics::Metrics;
 use crate::plugins::PluginRegistry;
 use crate::store::{Store, StoreError};
@@ -52,13 +51,6 @@ impl AppState {
             .get_or_try_init(|| self.store.web_secret("pages"))
             .await
             .map(Vec::as_slice)
-    }
-
-    /// The first delivery round, waited for up to `delivery.answer_within`: the
-    /// engine's request then answers with its result when it came in time.
-    pub async fn deliver_within_answer_time(&self, id: Uuid) -> Option<RoundResult> {
-        let wait = self.config().delivery.answer_within.0;
-        self.workers.deliver_within(id, wait).await
     }
 
     /// The base of the links people open in a browser (`/api/v1/info/`'s `url`):

@@ -11,7 +11,12 @@ use serde_json::Value;
 use crate::config::LiveConfig;
 use crate::model::Channel;
 use crate::model::{AttemptOutcome, Failure, FailureKind, Receipt};
+use crate::store::claims::Claim;
 use crate::store::notifications::Notification;
+use crate::store::StoreError;
+
+use super::record::Sender;
+use super::settle::RoundEnd;
 
 /// The name attempts are recorded under, in place of a plugin's.
 pub const SENDER: &str = "callback";
@@ -125,6 +130,53 @@ pub async fn post(client: &reqwest::Client, url: &str, body: &Value) -> AttemptO
         AttemptOutcome::Retryable(error)
     } else {
         AttemptOutcome::Permanent(error)
+    }
+}
+
+impl super::Deliverer {
+    /// A round for a `callback` schedule's shift change: one POST, with the same
+    /// retries, dead letters and attempt records as a plugin delivery.
+    pub(super) async fn callback_round(
+        &self,
+        notification: &Notification,
+        callback: &Callback<'_>,
+        claim: Claim,
+    ) -> Result<super::RoundResult, StoreError> {
+        let config = self.config();
+        let url = match callback.url(&config) {
+            Ok(url) => url,
+            Err(error) => {
+                return self
+                    .conclude(notification, claim, RoundEnd::Dead(error), Vec::new())
+                    .await
+            }
+        };
+        // As for a plugin call: the POST runs inside a lease that is still ours.
+        if !self
+            .renew_unless_fresh(claim, self.callback_timeout)
+            .await?
+        {
+            return Ok(super::RoundResult::Waiting("lease lost".to_owned()));
+        }
+        let started = std::time::Instant::now();
+        let outcome = post(&self.http, url, callback.body).await;
+        let sender = Sender {
+            name: SENDER,
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        let row = self.note_attempt(notification, &sender, claim.attempt, &outcome, started);
+        let end = match outcome {
+            AttemptOutcome::Delivered(_) => RoundEnd::Delivered {
+                by: SENDER.to_owned(),
+                awaiting: None,
+            },
+            AttemptOutcome::Retryable(error) => RoundEnd::Retryable {
+                error: error.reason,
+                delivered_by: None,
+            },
+            AttemptOutcome::Permanent(error) => RoundEnd::Dead(error.reason),
+        };
+        self.conclude(notification, claim, end, vec![row]).await
     }
 }
 

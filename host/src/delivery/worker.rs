@@ -3,12 +3,10 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use uuid::Uuid;
 
 use super::{Deliverer, RoundResult};
 use crate::config::{LiveConfig, SharedConfig};
@@ -19,7 +17,7 @@ pub struct Workers {
     config: SharedConfig,
     /// `delivery.workers`: rounds this replica runs at once, from the polling loop and
     /// the engine's requests alike.
-    rounds: Arc<Semaphore>,
+    pub(super) rounds: Arc<Semaphore>,
     /// The server's one tracker: rounds run on it, so the shutdown that waits for the
     /// background loops waits for them too.
     tasks: TaskTracker,
@@ -78,39 +76,6 @@ impl Workers {
         F::Output: Send + 'static,
     {
         self.tasks.spawn(round)
-    }
-
-    /// Starts the first delivery round of `id` and waits for it up to `wait`; `None`
-    /// when it is still running (it goes on). The round takes a place among
-    /// `delivery.workers` like any other; when none frees up in time the polling loop is
-    /// woken to deliver it.
-    pub async fn deliver_within(&self, id: Uuid, wait: Duration) -> Option<RoundResult> {
-        let answer_by = tokio::time::Instant::now() + wait;
-        let Some(slot) = self.round_slot(wait).await else {
-            tracing::info!(notification = %id, "every delivery worker is busy; the notification waits for the next free one");
-            self.wake();
-            return None;
-        };
-        let deliverer = self.deliverer.clone();
-        let round = self.spawn(async move {
-            let _slot = slot;
-            deliverer.deliver_now(id).await
-        });
-        match tokio::time::timeout_at(answer_by, round).await {
-            Ok(Ok(Ok(result))) => Some(result),
-            Ok(Ok(Err(err))) => {
-                tracing::warn!(notification = %id, error = %err, "delivery round could not finish; the notification stays stored");
-                None
-            }
-            Ok(Err(err)) => {
-                tracing::error!(notification = %id, error = %err, "delivery task failed");
-                None
-            }
-            Err(_) => {
-                tracing::info!(notification = %id, "delivery still running at answer time; answering the engine now");
-                None
-            }
-        }
     }
 
     pub fn deliverer(&self) -> &Deliverer {
@@ -196,11 +161,12 @@ async fn poll(workers: Arc<Workers>, stop: CancellationToken) {
                         break;
                     }
                     // One place each; the places left over go back as `permits` drops.
-                    for (claim, permit) in claims.into_iter().zip(permits.drain(..)) {
+                    for (claimed, permit) in claims.into_iter().zip(permits.drain(..)) {
                         let deliverer = deliverer.clone();
                         workers.tasks.spawn(async move {
                             let _permit = permit;
-                            log_round(claim.id, deliverer.round(claim).await);
+                            let id = claimed.claim.id;
+                            log_round(id, deliverer.round(claimed).await);
                         });
                     }
                 }

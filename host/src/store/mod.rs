@@ -5,6 +5,7 @@ pub mod announcements;
 pub mod attempts;
 mod auth_failures;
 mod cached;
+pub mod claims;
 mod error;
 pub mod inbound;
 pub mod integrations;
@@ -16,6 +17,7 @@ pub mod schedules;
 pub mod status;
 pub mod users;
 mod web_secrets;
+pub mod write_back;
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::claims::Claimed;
 use super::{Store, StoreError};
 use crate::config::VerificationMode;
 use crate::model::{Channel, PhoneNumber, Status};
@@ -40,29 +41,38 @@ pub struct Notification {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, status, attempts, \
+pub(super) const COLUMNS: &str = "id, channel, user_id, recipient_email, message, payload, status, attempts, \
                        last_error, delivered_by, alert_group_id, route_position, retry_base_attempts, \
                        coalesce(retry_requested_at, created_at) AS age_base, created_at, updated_at";
 
+/// How many columns [`Notification::from_row_at`] reads.
+pub(super) const COLUMN_COUNT: usize = 16;
+
 impl Notification {
     fn from_row(row: &Row) -> Result<Self, StoreError> {
+        Notification::from_row_at(row, 0)
+    }
+
+    /// The notification in the row's columns from `at` on, in [`COLUMNS`] order: read
+    /// by position, as a joined row repeats names.
+    pub(super) fn from_row_at(row: &Row, at: usize) -> Result<Self, StoreError> {
         Ok(Notification {
-            id: row.try_get("id")?,
-            channel: row.try_get("channel")?,
-            user_id: row.try_get("user_id")?,
-            recipient_email: row.try_get("recipient_email")?,
-            message: row.try_get("message")?,
-            payload: row.try_get("payload")?,
-            status: row.try_get("status")?,
-            attempts: row.try_get("attempts")?,
-            last_error: row.try_get("last_error")?,
-            delivered_by: row.try_get("delivered_by")?,
-            alert_group_id: row.try_get("alert_group_id")?,
-            route_position: row.try_get("route_position")?,
-            retry_base_attempts: row.try_get("retry_base_attempts")?,
-            age_base: row.try_get("age_base")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            id: row.try_get(at)?,
+            channel: row.try_get(at + 1)?,
+            user_id: row.try_get(at + 2)?,
+            recipient_email: row.try_get(at + 3)?,
+            message: row.try_get(at + 4)?,
+            payload: row.try_get(at + 5)?,
+            status: row.try_get(at + 6)?,
+            attempts: row.try_get(at + 7)?,
+            last_error: row.try_get(at + 8)?,
+            delivered_by: row.try_get(at + 9)?,
+            alert_group_id: row.try_get(at + 10)?,
+            route_position: row.try_get(at + 11)?,
+            retry_base_attempts: row.try_get(at + 12)?,
+            age_base: row.try_get(at + 13)?,
+            created_at: row.try_get(at + 14)?,
+            updated_at: row.try_get(at + 15)?,
         })
     }
 }
@@ -98,6 +108,8 @@ pub enum EnginePageOutcome {
         id: Uuid,
         user_id: String,
         phone_number: PhoneNumber,
+        /// Set when it was stored claimed for its first round.
+        claimed: Option<Box<Claimed>>,
     },
 }
 
@@ -151,40 +163,59 @@ impl Store {
 
     /// An engine SMS or call in one statement: finds the active user by the first of
     /// `emails` that matches, and stores the notification for them if their number is
-    /// verified (in `mode`) (and, with a `daily_limit`, if they are under it). One round trip and
-    /// one commit while the engine waits.
+    /// verified (in `mode`) (and, with a `daily_limit`, if they are under it). One round
+    /// trip and one commit while the engine waits. With `claim_for` (an owner and a
+    /// lease) the row is stored already claimed for its first round, which then needs
+    /// no statement of its own to start.
     pub async fn accept_engine_page(
         &self,
         emails: &[String],
         page: EnginePage<'_>,
         daily_limit: u32,
         mode: VerificationMode,
+        claim_for: Option<(&str, std::time::Duration)>,
     ) -> Result<EnginePageOutcome, StoreError> {
         let client = self.client().await?;
         let lowered: Vec<String> = emails.iter().map(|email| email.to_lowercase()).collect();
         let id = Uuid::new_v4();
         let limit = i32::try_from(daily_limit).unwrap_or(i32::MAX);
+        let (owner, lease) = match claim_for {
+            Some((owner, lease)) => (Some(owner), lease.as_secs_f64()),
+            None => (None, 0.0),
+        };
+        let leased_at = std::time::Instant::now();
         let row = client
             .query_opt_cached(
-                "WITH u AS (
-                     SELECT id, CASE WHEN $8 OR phone_verified_at IS NOT NULL
-                                THEN phone_number END AS phone_number
-                     FROM users
-                     WHERE active AND lower(email) = ANY($1)
-                     ORDER BY array_position($1, lower(email)) LIMIT 1),
-                 counted AS (
-                     INSERT INTO daily_usage AS d (user_id, channel, day, count)
-                     SELECT u.id, $3, (now() AT TIME ZONE 'UTC')::date, 1
-                     FROM u WHERE u.phone_number IS NOT NULL AND $7 > 0
-                     ON CONFLICT (user_id, channel, day) DO UPDATE SET count = d.count + 1
-                     WHERE d.count < $7
-                     RETURNING 1),
-                 ins AS (
-                     INSERT INTO notifications (id, channel, user_id, recipient_email, message, payload)
-                     SELECT $2, $3, u.id, $4, $5, $6 FROM u
-                     WHERE u.phone_number IS NOT NULL AND ($7 = 0 OR EXISTS (SELECT 1 FROM counted))
-                     RETURNING id)
-                 SELECT u.id, u.phone_number, (SELECT id FROM ins) FROM u",
+                &format!(
+                    "WITH u AS (
+                         SELECT {user_columns}, CASE WHEN $8 OR phone_verified_at IS NOT NULL
+                                THEN phone_number END AS verified_phone
+                         FROM users
+                         WHERE active AND lower(email) = ANY($1)
+                         ORDER BY array_position($1, lower(email)) LIMIT 1),
+                     counted AS (
+                         INSERT INTO daily_usage AS d (user_id, channel, day, count)
+                         SELECT u.id, $3, (now() AT TIME ZONE 'UTC')::date, 1
+                         FROM u WHERE u.verified_phone IS NOT NULL AND $7 > 0
+                         ON CONFLICT (user_id, channel, day) DO UPDATE SET count = d.count + 1
+                         WHERE d.count < $7
+                         RETURNING 1),
+                     ins AS (
+                         INSERT INTO notifications (id, channel, user_id, recipient_email, message,
+                                                    payload, status, attempts, lease_owner, lease_until)
+                         SELECT $2, $3, u.id, $4, $5, $6,
+                                CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'delivering' END,
+                                CASE WHEN $9::text IS NULL THEN 0 ELSE 1 END,
+                                $9::text,
+                                CASE WHEN $9::text IS NULL THEN NULL
+                                     ELSE now() + make_interval(secs => $10) END
+                         FROM u
+                         WHERE u.verified_phone IS NOT NULL AND ($7 = 0 OR EXISTS (SELECT 1 FROM counted))
+                         RETURNING {COLUMNS})
+                     SELECT ins.*, {joined}, u.verified_phone FROM u LEFT JOIN ins ON true",
+                    user_columns = super::users::COLUMNS,
+                    joined = super::users::JOINED_COLUMNS,
+                ),
                 &[
                     &lowered,
                     &id,
@@ -194,23 +225,32 @@ impl Store {
                     &page.payload,
                     &limit,
                     &mode.trusts_every_number(),
+                    &owner,
+                    &lease,
                 ],
             )
             .await?;
         let Some(row) = row else {
             return Ok(EnginePageOutcome::NoUser);
         };
-        let user_id: String = row.try_get(0)?;
-        let phone_number: Option<PhoneNumber> = row.try_get(1)?;
-        let stored: Option<Uuid> = row.try_get(2)?;
+        let user_at = COLUMN_COUNT;
+        let user_id: String = row.try_get(user_at)?;
+        let phone_number: Option<PhoneNumber> =
+            row.try_get(user_at + super::users::COLUMN_COUNT)?;
+        let stored: Option<Uuid> = row.try_get(0)?;
         Ok(match (phone_number, stored) {
             (None, _) => EnginePageOutcome::NotVerified { user_id },
             (Some(_), None) => EnginePageOutcome::LimitExceeded { user_id },
-            (Some(phone_number), Some(id)) => EnginePageOutcome::Stored {
-                id,
-                user_id,
-                phone_number,
-            },
+            (Some(phone_number), Some(id)) => {
+                let claimed = Claimed::from_row(&row, leased_at)?;
+                EnginePageOutcome::Stored {
+                    id,
+                    user_id,
+                    phone_number,
+                    // Stored unclaimed, it waits for a round that claims it.
+                    claimed: owner.is_some().then(|| Box::new(claimed)),
+                }
+            }
         })
     }
 

@@ -40,23 +40,29 @@ impl User {
     }
 
     fn from_row(row: &Row) -> Result<User, StoreError> {
-        let attributes = match row.try_get::<_, serde_json::Value>("attributes")? {
+        User::from_row_at(row, 0)
+    }
+
+    /// The user in the row's columns from `at` on, in [`COLUMNS`] order: a joined row
+    /// repeats names (`id`, `created_at`), so they are read by position.
+    pub(super) fn from_row_at(row: &Row, at: usize) -> Result<User, StoreError> {
+        let attributes = match row.try_get::<_, serde_json::Value>(at + 8)? {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
         };
         Ok(User {
-            id: row.try_get("id")?,
-            email: row.try_get("email")?,
-            username: row.try_get("username")?,
-            name: row.try_get("name")?,
-            phone_number: row.try_get("phone_number")?,
-            phone_verified_at: row.try_get("phone_verified_at")?,
-            role: row.try_get("role")?,
-            active: row.try_get("active")?,
+            id: row.try_get(at)?,
+            email: row.try_get(at + 1)?,
+            username: row.try_get(at + 2)?,
+            name: row.try_get(at + 3)?,
+            phone_number: row.try_get(at + 4)?,
+            phone_verified_at: row.try_get(at + 5)?,
+            role: row.try_get(at + 6)?,
+            active: row.try_get(at + 7)?,
             attributes,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            link_id: row.try_get("link_id")?,
+            created_at: row.try_get(at + 9)?,
+            updated_at: row.try_get(at + 10)?,
+            link_id: row.try_get(at + 11)?,
         })
     }
 }
@@ -66,8 +72,16 @@ impl User {
 const ADMIN_VERIFIED_AT: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE now() END";
 const ADMIN_VERIFIED_BY: &str = "CASE WHEN $5::text IS NULL THEN NULL ELSE 'admin' END";
 
-const COLUMNS: &str = "id, email, username, name, phone_number, phone_verified_at, role, active,
+pub(super) const COLUMNS: &str =
+    "id, email, username, name, phone_number, phone_verified_at, role, active,
      attributes, created_at, updated_at, link_id";
+
+/// [`COLUMNS`] of a users table joined as `u`.
+pub(super) const JOINED_COLUMNS: &str = "u.id, u.email, u.username, u.name, u.phone_number, \
+     u.phone_verified_at, u.role, u.active, u.attributes, u.created_at, u.updated_at, u.link_id";
+
+/// How many columns [`User::from_row_at`] reads.
+pub(super) const COLUMN_COUNT: usize = 12;
 
 /// What creating a user takes; checked by [`NewUser::validate`]. The number was
 /// checked where it was typed, against its numbering plan.

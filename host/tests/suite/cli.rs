@@ -245,21 +245,22 @@ async fn a_dead_notification_is_queued_again_from_the_command_line() {
             id,
             "test-owner",
             std::time::Duration::from_secs(60),
-            emu_oncall::store::attempts::RetryBudget {
+            emu_oncall::store::claims::RetryBudget {
                 max_attempts: 10,
                 max_age: std::time::Duration::from_secs(3600),
             },
         )
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .claim;
     assert_eq!(claim.attempt, 1);
     assert!(store
         .settle_notification(
             claim,
             "test-owner",
-            Settlement::Dead {
-                error: "provider gone"
+            &Settlement::Dead {
+                error: "provider gone".into()
             }
         )
         .await

@@ -6,17 +6,18 @@ use hyper::{Request, StatusCode};
 use crate::api::response::{json, ApiError, ApiResult};
 use crate::api::state::AppState;
 use crate::api::{auth, cloud::email_readings};
-use crate::delivery::RoundResult;
+use crate::delivery::{FirstRound, RoundResult};
 use crate::http::{form_fields, read_body, required};
 use crate::model::Channel;
 use crate::store::notifications::{EnginePage, EnginePageOutcome};
 
 /// What the engine hears: `503 failed` only when every plugin of the route refused for
 /// good; otherwise 200, and delivery goes on in the background if it must.
-pub(super) async fn answer_after_first_round(state: &AppState, id: uuid::Uuid) -> ApiResult {
-    match state.deliver_within_answer_time(id).await {
+pub(super) async fn answer_after_first_round(state: &AppState, first: FirstRound) -> ApiResult {
+    let wait = state.config().delivery.answer_within.0;
+    match state.workers.first_round(first, wait).await {
         Some(RoundResult::Dead(reason)) => {
-            tracing::warn!(notification = %id, %reason, "every plugin of the route failed permanently");
+            tracing::warn!(%reason, "every plugin of the route failed permanently");
             Err(ApiError::DeliveryFailed)
         }
         _ => Ok(json(StatusCode::OK, &serde_json::json!({}))),
@@ -57,6 +58,8 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
         message,
         payload,
     };
+    // A free place among the rounds lets the page be stored claimed for its first one.
+    let reservation = state.workers.reserve();
     match state
         .store
         .accept_engine_page(
@@ -64,6 +67,7 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
             page,
             limit,
             state.config().verification.mode,
+            reservation.as_ref().map(|reserved| reserved.claim_for()),
         )
         .await?
     {
@@ -71,6 +75,7 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
             id,
             user_id,
             phone_number,
+            claimed,
         } => {
             tracing::info!(
                 notification = %id,
@@ -79,7 +84,7 @@ async fn accept(state: &AppState, request: Request<Incoming>, channel: Channel) 
                 phone = %phone_number,
                 "notification accepted"
             );
-            answer_after_first_round(state, id).await
+            answer_after_first_round(state, FirstRound::of(id, claimed, reservation)).await
         }
         EnginePageOutcome::NoUser => {
             tracing::info!(%channel, "refused: no user with that email");

@@ -124,7 +124,10 @@ async fn accept(state: &AppState, request: Request<Incoming>) -> ApiResult {
         state.workers.wake();
     }
     match first {
-        Some(id) => super::phone::answer_after_first_round(state, id).await,
+        Some(id) => {
+            super::phone::answer_after_first_round(state, crate::delivery::FirstRound::Stored(id))
+                .await
+        }
         // Not reached: there is always one recipient, if only the device alone.
         None => Ok(json(StatusCode::OK, &serde_json::json!({}))),
     }
