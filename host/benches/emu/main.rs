@@ -4,6 +4,7 @@
 //! comes from `EMU_BENCH_DATABASE_URL`, which `scripts/bench` sets), drives them over
 //! HTTP on 127.0.0.1, and prints one table and a JSON summary.
 
+mod cost;
 mod figures;
 mod load;
 mod report;

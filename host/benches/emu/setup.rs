@@ -46,6 +46,11 @@ impl BenchEnv {
         })
     }
 
+    /// The cluster's own database, where its statistics are read.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
     /// A new, empty database on the private cluster.
     pub async fn fresh_database(&self) -> anyhow::Result<String> {
         let name = format!(
@@ -364,13 +369,42 @@ impl Sink {
 }
 
 /// The baseline: a bare hyper handler that stores each request with one INSERT (its own
-/// transaction, committed) and answers `{}`.
+/// transaction, committed) and answers `{}`. It runs on threads of its own, named
+/// [`BASELINE_THREADS`], so its CPU time can be told from the load generator's.
 pub struct Baseline {
     pub url: String,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// The name of the baseline's threads.
+pub const BASELINE_THREADS: &str = "emu-baseline";
+
+impl Drop for Baseline {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Baseline {
     pub async fn start(db: &str) -> anyhow::Result<Baseline> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name(BASELINE_THREADS)
+            .enable_all()
+            .build()?;
+        let db = db.to_owned();
+        let url = runtime
+            .spawn(async move { Baseline::serve(&db).await })
+            .await??;
+        Ok(Baseline {
+            url,
+            runtime: Some(runtime),
+        })
+    }
+
+    async fn serve(db: &str) -> anyhow::Result<String> {
         let mut config = deadpool_postgres::Config::new();
         config.url = Some(db.to_owned());
         config.pool = Some(deadpool_postgres::PoolConfig::new(16));
@@ -417,8 +451,7 @@ impl Baseline {
             }
         })
         .await?;
-        let url = format!("{base}/api/v1/send_sms");
-        Ok(Baseline { url })
+        Ok(format!("{base}/api/v1/send_sms"))
     }
 }
 

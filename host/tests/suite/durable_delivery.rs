@@ -710,3 +710,178 @@ async fn a_provider_that_hangs_costs_the_engine_nothing_and_the_page_is_retried(
         Some("delivered")
     );
 }
+
+/// Rounds end in batches: one `write_back` settles each claim as its round decided,
+/// writes every attempt row, and refuses (false) only the settlement of a claim whose
+/// lease another holder took meanwhile.
+#[tokio::test]
+async fn a_batch_of_rounds_is_written_back_at_once_and_a_stale_claim_settles_nothing() {
+    use emu_oncall::model::Channel;
+    use emu_oncall::store::attempts::{NewAttempt, Settlement};
+    use emu_oncall::store::claims::RetryBudget;
+    use emu_oncall::store::notifications::NewNotification;
+    use emu_oncall::store::write_back::WriteBack;
+
+    let db = fresh_database().await;
+    let store = emu_oncall::app::connect_and_migrate(&test_config(&db, &[]))
+        .await
+        .unwrap();
+    let alice = add_user(
+        &store,
+        "alice@example.com",
+        "alice",
+        Some(PHONE),
+        Role::User,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let id = store
+            .accept_notification(NewNotification {
+                channel: Channel::Sms,
+                user_id: Some(alice.id.clone()),
+                recipient_email: Some(alice.email.clone()),
+                message: format!("page {n}"),
+                payload: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let budget = RetryBudget {
+        max_attempts: 10,
+        max_age: Duration::from_secs(3600),
+    };
+    let lease = Duration::from_secs(60);
+    let mut claimed = store
+        .claim_due("replica-a", lease, 10, budget)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 5, "one statement claims every due page");
+    claimed.sort_by_key(|c| ids.iter().position(|id| *id == c.claim.id));
+    for (page, id) in claimed.iter().zip(&ids) {
+        assert_eq!(page.claim.id, *id);
+        assert_eq!(page.claim.attempt, 1);
+        assert_eq!(
+            page.user.as_ref().map(|user| user.id.as_str()),
+            Some(alice.id.as_str()),
+            "the claim carries the user"
+        );
+    }
+    // The last one's lease runs out and replica B takes it: A's settlement must not land.
+    execute_sql(
+        &db,
+        "UPDATE notifications SET lease_until = now() - interval '1 second' WHERE id = $1",
+        &[&ids[4]],
+    )
+    .await;
+    let taken = store
+        .claim_notification(ids[4], "replica-b", lease, budget)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.claim.attempt, 2);
+
+    let attempt = |id: uuid::Uuid, outcome: &'static str| NewAttempt {
+        notification_id: id,
+        attempt: 1,
+        plugin: "webhook".into(),
+        plugin_version: "1.0.0".into(),
+        outcome,
+        error: (outcome != "delivered").then(|| "HTTP 503".to_owned()),
+        receipt: None,
+        provider_id: None,
+        duration_ms: 3,
+    };
+    let retry_at = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let settlements = [
+        Settlement::Delivered {
+            by: "webhook".into(),
+        },
+        Settlement::Retry {
+            error: "sms: HTTP 503".into(),
+            retry_at,
+            delivered_by: Some("chat".into()),
+        },
+        Settlement::Dead {
+            error: "bad number".into(),
+        },
+        Settlement::Unclaim {
+            reason: "no plugin".into(),
+            retry_at,
+        },
+        Settlement::Delivered {
+            by: "webhook".into(),
+        },
+    ];
+    let batch: Vec<WriteBack> = claimed
+        .iter()
+        .zip(settlements)
+        .map(|(page, settlement)| {
+            let outcome = if matches!(settlement, Settlement::Delivered { .. }) {
+                "delivered"
+            } else {
+                "retryable"
+            };
+            WriteBack {
+                claim: page.claim,
+                settlement: Some(settlement),
+                attempts: vec![attempt(page.claim.id, outcome)],
+            }
+        })
+        .collect();
+    let settled = store.write_back("replica-a", &batch).await.unwrap();
+    assert_eq!(settled, vec![true, true, true, true, false]);
+
+    let get = |n: usize| {
+        let store = store.clone();
+        let id = ids[n];
+        async move { store.get_notification(id).await.unwrap().unwrap() }
+    };
+    let delivered = get(0).await;
+    assert_eq!(
+        (delivered.status, delivered.delivered_by.as_deref()),
+        (Status::Delivered, Some("webhook"))
+    );
+    let retrying = get(1).await;
+    assert_eq!(retrying.status, Status::Failed);
+    assert_eq!(retrying.last_error.as_deref(), Some("sms: HTTP 503"));
+    assert_eq!(
+        retrying.delivered_by.as_deref(),
+        Some("chat"),
+        "a fan-out retry keeps who delivered"
+    );
+    assert_eq!(get(2).await.status, Status::Dead);
+    let handed_back = get(3).await;
+    assert_eq!(
+        (handed_back.status, handed_back.attempts),
+        (Status::Pending, 0),
+        "an unclaim takes its attempt back"
+    );
+    let stale = get(4).await;
+    assert_eq!(
+        (stale.status, stale.attempts),
+        (Status::Delivering, 2),
+        "replica B's claim stands"
+    );
+    // Every round's attempt row is history, written whether or not its settlement took.
+    for id in &ids {
+        assert_eq!(
+            store.attempts(*id).await.unwrap().len(),
+            1,
+            "attempt row of {id}"
+        );
+    }
+    // A batch with no settlement (a lost lease) writes only its rows.
+    let rows_only = WriteBack {
+        claim: claimed[0].claim,
+        settlement: None,
+        attempts: vec![attempt(ids[0], "retryable")],
+    };
+    assert_eq!(
+        store.write_back("replica-a", &[rows_only]).await.unwrap(),
+        vec![true]
+    );
+    assert_eq!(store.attempts(ids[0]).await.unwrap().len(), 2);
+    assert_eq!(get(0).await.status, Status::Delivered);
+}
