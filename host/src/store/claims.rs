@@ -2,6 +2,9 @@
 //! attempt number, taken together with everything a round reads (the notification and
 //! its user) so a round starts without another query.
 
+use std::sync::LazyLock;
+
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -71,13 +74,69 @@ const EXPIRED: &str = "(status = 'delivering' AND lease_until < now()
 const TAKE: &str = "status = 'delivering', attempts = n.attempts + 1, lease_owner = $1,
      lease_until = now() + make_interval(secs => $2), updated_at = now()";
 
-fn claimed_rows(rows: &[Row], leased_at: std::time::Instant) -> Result<Vec<Claimed>, StoreError> {
-    rows.iter()
-        .map(|row| Claimed::from_row(row, leased_at))
-        .collect()
+/// A claim statement: `UPDATE notifications n SET {TAKE} <rows>`, returning each
+/// claimed notification with its user. `$3` is the statement's own parameter.
+fn claim_statement(rows: &str) -> String {
+    format!(
+        "WITH c AS (UPDATE notifications n SET {TAKE} {rows} RETURNING {})
+         SELECT c.*, {} FROM c LEFT JOIN users u ON u.id = c.user_id",
+        notifications::COLUMNS,
+        users::JOINED_COLUMNS
+    )
 }
 
+/// By id, a pending or failed one is taken whatever its time: the engine's request
+/// path and a retry by hand want it now.
+static BY_ID: LazyLock<String> = LazyLock::new(|| {
+    claim_statement(&format!(
+        "WHERE id = $3
+           AND (status IN ('pending', 'failed')
+                OR (status = 'awaiting' AND next_attempt_at <= now())
+                OR {EXPIRED})"
+    ))
+});
+
+/// Up to `$3` due ones, oldest due first, skipping rows other replicas hold locked.
+static DUE: LazyLock<String> = LazyLock::new(|| {
+    claim_statement(&format!(
+        "FROM (SELECT id AS due_id FROM notifications
+               WHERE (status IN ('pending', 'failed', 'awaiting') AND next_attempt_at <= now())
+                  OR {EXPIRED}
+               ORDER BY next_attempt_at
+               LIMIT $3
+               FOR UPDATE SKIP LOCKED) due
+         WHERE id = due.due_id"
+    ))
+});
+
 impl Store {
+    async fn claim(
+        &self,
+        statement: &str,
+        owner: &str,
+        lease: std::time::Duration,
+        which: &(dyn ToSql + Sync),
+        budget: RetryBudget,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let client = self.client().await?;
+        let leased_at = std::time::Instant::now();
+        let rows = client
+            .query_cached(
+                statement,
+                &[
+                    &owner,
+                    &lease.as_secs_f64(),
+                    which,
+                    &budget.max_attempts,
+                    &budget.max_age.as_secs_f64(),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| Claimed::from_row(row, leased_at))
+            .collect()
+    }
+
     /// Takes the notification `id` for one delivery round if nobody holds it (or its
     /// holder's lease ran out), with its user.
     pub async fn claim_notification(
@@ -87,37 +146,10 @@ impl Store {
         lease: std::time::Duration,
         budget: RetryBudget,
     ) -> Result<Option<Claimed>, StoreError> {
-        let client = self.client().await?;
-        let leased_at = std::time::Instant::now();
-        let rows = client
-            .query_cached(
-                &format!(
-                    // By id, a pending or failed one is taken whatever its time: the
-                    // engine's request path and a retry by hand want it now.
-                    "WITH c AS (UPDATE notifications n SET {TAKE}
-                                WHERE id = $3
-                                  AND (status IN ('pending', 'failed')
-                                       OR (status = 'awaiting' AND next_attempt_at <= now())
-                                       OR {EXPIRED})
-                                RETURNING {})
-                     SELECT c.*, {} FROM c LEFT JOIN users u ON u.id = c.user_id",
-                    notifications::COLUMNS,
-                    users::JOINED_COLUMNS
-                ),
-                &[
-                    &owner,
-                    &lease.as_secs_f64(),
-                    &id,
-                    &budget.max_attempts,
-                    &budget.max_age.as_secs_f64(),
-                ],
-            )
-            .await?;
-        Ok(claimed_rows(&rows, leased_at)?.pop())
+        Ok(self.claim(&BY_ID, owner, lease, &id, budget).await?.pop())
     }
 
     /// Claims up to `limit` due notifications with their users, in one statement.
-    /// Replicas skip each other's locked rows.
     pub async fn claim_due(
         &self,
         owner: &str,
@@ -125,35 +157,7 @@ impl Store {
         limit: i64,
         budget: RetryBudget,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let client = self.client().await?;
-        let leased_at = std::time::Instant::now();
-        let rows = client
-            .query_cached(
-                &format!(
-                    "WITH c AS (UPDATE notifications n SET {TAKE}
-                                FROM (SELECT id AS due_id FROM notifications
-                                      WHERE (status IN ('pending', 'failed', 'awaiting')
-                                             AND next_attempt_at <= now())
-                                         OR {EXPIRED}
-                                      ORDER BY next_attempt_at
-                                      LIMIT $3
-                                      FOR UPDATE SKIP LOCKED) due
-                                WHERE id = due.due_id
-                                RETURNING {})
-                     SELECT c.*, {} FROM c LEFT JOIN users u ON u.id = c.user_id",
-                    notifications::COLUMNS,
-                    users::JOINED_COLUMNS
-                ),
-                &[
-                    &owner,
-                    &lease.as_secs_f64(),
-                    &limit,
-                    &budget.max_attempts,
-                    &budget.max_age.as_secs_f64(),
-                ],
-            )
-            .await?;
-        claimed_rows(&rows, leased_at)
+        self.claim(&DUE, owner, lease, &limit, budget).await
     }
 
     /// Ends, as dead, the rounds whose lease ran out without a settle and whose budget

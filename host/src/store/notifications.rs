@@ -3,6 +3,8 @@
 
 use super::Cached;
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
@@ -148,6 +150,43 @@ pub(super) async fn insert(
     Ok(id)
 }
 
+/// The engine's SMS or call in one statement (see `accept_engine_page`): the user, the
+/// daily counter, and the insert, claimed when `$9` names an owner. Rows: the
+/// notification's [`COLUMNS`] (NULL when none was stored), the user's, then the number
+/// when it counts as verified.
+static ACCEPT_ENGINE_PAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH u AS (
+             SELECT {user_columns}, CASE WHEN $8 OR phone_verified_at IS NOT NULL
+                    THEN phone_number END AS verified_phone
+             FROM users
+             WHERE active AND lower(email) = ANY($1)
+             ORDER BY array_position($1, lower(email)) LIMIT 1),
+         counted AS (
+             INSERT INTO daily_usage AS d (user_id, channel, day, count)
+             SELECT u.id, $3, (now() AT TIME ZONE 'UTC')::date, 1
+             FROM u WHERE u.verified_phone IS NOT NULL AND $7 > 0
+             ON CONFLICT (user_id, channel, day) DO UPDATE SET count = d.count + 1
+             WHERE d.count < $7
+             RETURNING 1),
+         ins AS (
+             INSERT INTO notifications (id, channel, user_id, recipient_email, message,
+                                        payload, status, attempts, lease_owner, lease_until)
+             SELECT $2, $3, u.id, $4, $5, $6,
+                    CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'delivering' END,
+                    CASE WHEN $9::text IS NULL THEN 0 ELSE 1 END,
+                    $9::text,
+                    CASE WHEN $9::text IS NULL THEN NULL
+                         ELSE now() + make_interval(secs => $10) END
+             FROM u
+             WHERE u.verified_phone IS NOT NULL AND ($7 = 0 OR EXISTS (SELECT 1 FROM counted))
+             RETURNING {COLUMNS})
+         SELECT ins.*, {joined}, u.verified_phone FROM u LEFT JOIN ins ON true",
+        user_columns = super::users::COLUMNS,
+        joined = super::users::JOINED_COLUMNS,
+    )
+});
+
 impl Store {
     /// Commits the notification. Engine SMS and calls, which daily limits apply to, go
     /// through `accept_engine_page` instead.
@@ -186,36 +225,7 @@ impl Store {
         let leased_at = std::time::Instant::now();
         let row = client
             .query_opt_cached(
-                &format!(
-                    "WITH u AS (
-                         SELECT {user_columns}, CASE WHEN $8 OR phone_verified_at IS NOT NULL
-                                THEN phone_number END AS verified_phone
-                         FROM users
-                         WHERE active AND lower(email) = ANY($1)
-                         ORDER BY array_position($1, lower(email)) LIMIT 1),
-                     counted AS (
-                         INSERT INTO daily_usage AS d (user_id, channel, day, count)
-                         SELECT u.id, $3, (now() AT TIME ZONE 'UTC')::date, 1
-                         FROM u WHERE u.verified_phone IS NOT NULL AND $7 > 0
-                         ON CONFLICT (user_id, channel, day) DO UPDATE SET count = d.count + 1
-                         WHERE d.count < $7
-                         RETURNING 1),
-                     ins AS (
-                         INSERT INTO notifications (id, channel, user_id, recipient_email, message,
-                                                    payload, status, attempts, lease_owner, lease_until)
-                         SELECT $2, $3, u.id, $4, $5, $6,
-                                CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'delivering' END,
-                                CASE WHEN $9::text IS NULL THEN 0 ELSE 1 END,
-                                $9::text,
-                                CASE WHEN $9::text IS NULL THEN NULL
-                                     ELSE now() + make_interval(secs => $10) END
-                         FROM u
-                         WHERE u.verified_phone IS NOT NULL AND ($7 = 0 OR EXISTS (SELECT 1 FROM counted))
-                         RETURNING {COLUMNS})
-                     SELECT ins.*, {joined}, u.verified_phone FROM u LEFT JOIN ins ON true",
-                    user_columns = super::users::COLUMNS,
-                    joined = super::users::JOINED_COLUMNS,
-                ),
+                &ACCEPT_ENGINE_PAGE,
                 &[
                     &lowered,
                     &id,
