@@ -87,17 +87,27 @@ pub fn thread_cpu_seconds(name: &str) -> f64 {
 }
 
 /// Statements and commits PostgreSQL has counted for one database.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DbWork {
     pub statements: f64,
     pub commits: f64,
+    /// Calls by statement (its first words), to see which ones a figure is made of.
+    pub by_statement: std::collections::BTreeMap<String, f64>,
 }
 
 impl DbWork {
-    pub fn since(self, before: DbWork) -> DbWork {
+    pub fn since(self, before: &DbWork) -> DbWork {
+        let mut by_statement = self.by_statement;
+        for (query, calls) in &before.by_statement {
+            if let Some(now) = by_statement.get_mut(query) {
+                *now -= calls;
+            }
+        }
+        by_statement.retain(|_, calls| *calls > 0.0);
         DbWork {
             statements: self.statements - before.statements,
             commits: self.commits - before.commits,
+            by_statement,
         }
     }
 }
@@ -127,8 +137,21 @@ pub async fn db_work(admin_url: &str, db_url: &str) -> anyhow::Result<DbWork> {
         )
         .await
         .context("pg_stat_statements is not loaded (scripts/bench starts PostgreSQL with it)")?;
+    let rows = client
+        .query(
+            "SELECT left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90), sum(s.calls)::float8
+             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = $1 GROUP BY 1",
+            &[&name],
+        )
+        .await?;
+    let by_statement = rows
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()?;
     Ok(DbWork {
         statements: row.try_get(0)?,
         commits: row.try_get::<_, Option<f64>>(1)?.unwrap_or(0.0),
+        by_statement,
     })
 }

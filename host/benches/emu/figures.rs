@@ -291,7 +291,7 @@ async fn burst(env: &BenchEnv, scale: Scale) -> anyhow::Result<Vec<Figure>> {
     server.stop().await;
     let work = settled_db_work(env.admin_url(), &db)
         .await?
-        .since(work_before);
+        .since(&work_before);
     let delivered = sink.delivered();
     let ours_cpu_ms = cpu_ms_per(pg_cpu, server_cpu_s, delivered);
     let per_page = |count: f64| count / (delivered.max(1) as f64);
@@ -307,7 +307,8 @@ async fn burst(env: &BenchEnv, scale: Scale) -> anyhow::Result<Vec<Figure>> {
             target: "≤ 2.5 statements, ≤ 1.3 commits".to_owned(),
             met: Some(statements <= 2.5 && commits <= 1.3),
             values: json!({"statements_per_page": statements, "commits_per_page": commits,
-                           "statements": work.statements, "commits": work.commits, "delivered": delivered}),
+                           "statements": work.statements, "commits": work.commits, "delivered": delivered,
+                           "statements_by_query": work.by_statement}),
         },
         Figure {
             name: "CPU per delivered page (server + PostgreSQL)",

@@ -158,12 +158,22 @@ impl ServerProcess {
         let mut file = tempfile::Builder::new().suffix(".toml").tempfile()?;
         std::io::Write::write_all(&mut file, spec.toml(port).as_bytes())?;
         let started = Instant::now();
+        // EMU_BENCH_SERVER_LOG=FILE keeps the servers' logs (appended) to look into a figure.
+        let log = match std::env::var_os("EMU_BENCH_SERVER_LOG") {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+            None => Stdio::null(),
+        };
         let child = Command::new(&env.binary)
             .arg("--config")
             .arg(file.path())
             .arg("serve")
             .env_remove("EMU_ONCALL_CONFIG")
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::null())
             .spawn()
             .context("start emu-oncall")?;

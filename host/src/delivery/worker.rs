@@ -128,13 +128,25 @@ async fn poll(workers: Arc<Workers>, stop: CancellationToken) {
         // ends them.
         bury_exhausted(&workers.deliverer).await;
         // Claim as long as there is due work and a free worker, and no stop was asked.
+        // A claim that filled every free place may have left due work behind: then the
+        // next claim waits for a place to free up rather than for the next tick.
+        let mut more_due = false;
         loop {
-            if stop.is_cancelled() {
-                return;
-            }
             // Places first, claims after: a claim must never wait for a place (the
             // engine's rounds take them too), or its lease would run out unrenewed.
             let mut permits = Vec::new();
+            if more_due {
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => match permit {
+                        Ok(permit) => permits.push(permit),
+                        Err(_) => return,
+                    },
+                    () = stop.cancelled() => return,
+                }
+            }
+            if stop.is_cancelled() {
+                return;
+            }
             while let Ok(permit) = slots.clone().try_acquire_owned() {
                 permits.push(permit);
             }
@@ -157,6 +169,7 @@ async fn poll(workers: Arc<Workers>, stop: CancellationToken) {
                         tracing::info!("database reachable again; delivery resumes");
                         database_down = false;
                     }
+                    more_due = claims.len() == permits.len();
                     if claims.is_empty() {
                         break;
                     }
