@@ -62,7 +62,7 @@ startup_keys! {
     "db" => db: DbConfig = DbConfig::default();
     "sandbox" => sandbox: SandboxConfig = SandboxConfig::default();
     /// Delivery rounds one replica runs at once.
-    "delivery.workers" => delivery_workers: u32 = 16, with "lenient::from_str_or_native";
+    "delivery.workers" => delivery_workers: u32 = 64, with "lenient::from_str_or_native";
     /// Limit for one schedule export fetch.
     "schedules.fetch_timeout" => fetch_timeout: ConfigDuration = ConfigDuration::secs(10);
     /// Limit for one POST to a `callback` schedule's `callback_url`.
