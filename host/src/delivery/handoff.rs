@@ -60,8 +60,8 @@ impl Workers {
 
     /// Starts the page's first round and waits for it up to `wait`; `None` when it is
     /// still running (it goes on) or could not start. A page stored pending takes a
-    /// place among `delivery.workers` like any other round; when none frees up in time
-    /// the polling loop is woken to deliver it.
+    /// place among `delivery.workers` like any other round; when none frees up in time,
+    /// or nobody waits (`wait` zero), the polling loop is woken to deliver it.
     pub async fn first_round(&self, first: FirstRound, wait: Duration) -> Option<RoundResult> {
         let answer_by = tokio::time::Instant::now() + wait;
         let deliverer = self.deliverer().clone();
@@ -73,6 +73,11 @@ impl Workers {
                     deliverer.round(*claimed).await
                 });
                 (id, round)
+            }
+            // Nobody waits for its result: the polling loop claims it with others.
+            FirstRound::Stored(_) if wait.is_zero() => {
+                self.wake();
+                return None;
             }
             FirstRound::Stored(id) => {
                 let Some(place) = self.round_slot(wait).await else {
