@@ -36,6 +36,14 @@ pub enum FirstRound {
 }
 
 impl FirstRound {
+    /// The page's notification.
+    pub fn id(&self) -> Uuid {
+        match self {
+            FirstRound::Claimed(claimed, _) => claimed.claim.id,
+            FirstRound::Stored(id) => *id,
+        }
+    }
+
     /// `claimed` when the page was stored claimed under `reservation`, else by id.
     pub fn of(id: Uuid, claimed: Option<Box<Claimed>>, reservation: Option<Reservation>) -> Self {
         match (claimed, reservation) {
@@ -92,6 +100,10 @@ impl Workers {
                 (id, round)
             }
         };
+        if wait.is_zero() {
+            // Nobody waits: the round goes on, with nothing to say about it yet.
+            return None;
+        }
         answered(id, tokio::time::timeout_at(answer_by, round).await)
     }
 }

@@ -15,9 +15,10 @@ use crate::store::notifications::{EnginePage, EnginePageOutcome};
 /// good; otherwise 200, and delivery goes on in the background if it must.
 pub(super) async fn answer_after_first_round(state: &AppState, first: FirstRound) -> ApiResult {
     let wait = state.config().delivery.answer_within.0;
+    let id = first.id();
     match state.workers.first_round(first, wait).await {
         Some(RoundResult::Dead(reason)) => {
-            tracing::warn!(%reason, "every plugin of the route failed permanently");
+            tracing::warn!(notification = %id, %reason, "every plugin of the route failed permanently");
             Err(ApiError::DeliveryFailed)
         }
         _ => Ok(json(StatusCode::OK, &serde_json::json!({}))),
