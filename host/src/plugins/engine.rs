@@ -62,6 +62,9 @@ fn wasm_config(sandbox: &SandboxConfig, pooling: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // A plugin's exports are called one at a time, never concurrently within a store:
+    // without this, wasmtime sets up a concurrent task (`GuestTask`) on every call.
+    config.concurrency_support(false);
     // One memory per module: several would only let a plugin take more than its share
     // (they are still counted together, see `sandbox::MemoryLimit`).
     config.wasm_multi_memory(false);
