@@ -41,9 +41,20 @@ impl<'a> Sender<'a> {
     }
 }
 
+/// Whether the settlement took (true when there was none): false when the lease was
+/// lost before it was written.
+type Written = Result<bool, Unwritten>;
+
+/// A round that could not be written, handed back (when the task still had it) so the
+/// caller can try again without having kept a copy.
+struct Unwritten {
+    round: Option<WriteBack>,
+    error: StoreError,
+}
+
 struct Job {
     round: WriteBack,
-    done: oneshot::Sender<Result<bool, StoreError>>,
+    done: oneshot::Sender<Written>,
 }
 
 /// The handle rounds write back through; the batching task lives as long as one does.
@@ -59,16 +70,16 @@ impl Recorder {
         Recorder { jobs }
     }
 
-    /// Whether the settlement took (true when there was none): false when the lease was
-    /// lost before it was written.
-    async fn write(&self, round: WriteBack) -> Result<bool, StoreError> {
+    async fn write(&self, round: WriteBack) -> Written {
         let (done, answer) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the write-back task has stopped".to_owned());
-        self.jobs
-            .send(Job { round, done })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let stopped = |round| Unwritten {
+            round,
+            error: StoreError::Unavailable("the write-back task has stopped".to_owned()),
+        };
+        if let Err(refused) = self.jobs.send(Job { round, done }).await {
+            return Err(stopped(Some(refused.0.round)));
+        }
+        answer.await.unwrap_or_else(|_| Err(stopped(None)))
     }
 }
 
@@ -84,16 +95,27 @@ async fn write_batches(store: Store, owner: Arc<str>, mut queue: mpsc::Receiver<
                 }
             }
             Err(err) if err.is_unavailable() => {
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Unavailable(err.to_string())));
+                for (round, reply) in rounds.into_iter().zip(replies) {
+                    let error = StoreError::Unavailable(err.to_string());
+                    let _ = reply.send(Err(Unwritten {
+                        round: Some(round),
+                        error,
+                    }));
                 }
             }
             // One bad row (a trigger, a constraint) must not cost the others their
             // settlement: each round is written alone, its settlement first.
             Err(err) => {
                 tracing::warn!(rounds = rounds.len(), error = %err, "writing back a batch of rounds failed; writing them one by one");
-                for (round, reply) in rounds.iter().zip(replies) {
-                    let _ = reply.send(write_alone(&store, &owner, round).await);
+                for (round, reply) in rounds.into_iter().zip(replies) {
+                    let written = match write_alone(&store, &owner, &round).await {
+                        Ok(settled) => Ok(settled),
+                        Err(error) => Err(Unwritten {
+                            round: Some(round),
+                            error,
+                        }),
+                    };
+                    let _ = reply.send(written);
                 }
             }
         }
@@ -187,24 +209,28 @@ impl Deliverer {
     ) -> Result<(), StoreError> {
         let deadline = Instant::now() + self.lease();
         let mut pause = Duration::from_millis(100);
-        let round = WriteBack {
+        let mut round = WriteBack {
             claim,
             settlement,
             attempts,
         };
         loop {
-            match self.recorder.write(round.clone()).await {
+            match self.recorder.write(round).await {
                 Ok(true) => return Ok(()),
                 Ok(false) => {
                     tracing::warn!(notification = %claim.id, "lease lost before the round was recorded; another replica has it");
                     return Ok(());
                 }
-                Err(err) if err.is_unavailable() && Instant::now() + pause < deadline => {
-                    tracing::warn!(notification = %claim.id, error = %err, "cannot record the round yet; retrying");
+                Err(Unwritten {
+                    round: Some(unwritten),
+                    error,
+                }) if error.is_unavailable() && Instant::now() + pause < deadline => {
+                    tracing::warn!(notification = %claim.id, error = %error, "cannot record the round yet; retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
+                    round = unwritten;
                 }
-                Err(err) => return Err(err),
+                Err(Unwritten { error, .. }) => return Err(error),
             }
         }
     }

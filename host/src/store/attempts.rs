@@ -158,45 +158,22 @@ impl Store {
 
     /// Ends a round we hold: releases the lease and stores where the notification
     /// stands. False when the lease was no longer ours (another replica took over).
-    /// Rounds settle in batches (`write_back`); this one at a time is its fallback.
+    /// Rounds settle in batches (`write_back`); this one alone, without its attempt
+    /// rows, is the fallback when a batch fails, and goes through the same statement so
+    /// the rules of each settlement are written once.
     pub async fn settle_notification(
         &self,
         claim: Claim,
         owner: &str,
         settlement: &Settlement,
     ) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let id = claim.id;
-        let release = "lease_owner = NULL, lease_until = NULL, updated_at = now()";
-        // The attempt number ($3) is the fencing token (see `renew_lease`).
-        let mine = "id = $1 AND lease_owner = $2 AND status = 'delivering' AND attempts = $3";
-        let attempt = claim.attempt;
-        let updated = match settlement {
-            Settlement::Delivered { by } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'delivered', delivered_by = $4, delivered_at = now(), last_error = NULL, {release} WHERE {mine}"),
-                &[&id, &owner, &attempt, &by],
-            ).await?,
-            Settlement::Await { by, until, next_position } => client.execute_cached(
-                // A group dealt with while the round ran (an action, OnCall's webhook) needs
-                // no confirmation: the page ends delivered.
-                &format!("UPDATE notifications SET status = CASE WHEN EXISTS (SELECT 1 FROM group_states g WHERE g.alert_group_id = notifications.alert_group_id AND g.state <> 'firing') THEN 'delivered' ELSE 'awaiting' END, delivered_by = $4, delivered_at = now(), next_attempt_at = $5, route_position = $6, last_error = NULL, {release} WHERE {mine}"),
-                &[&id, &owner, &attempt, &by, &until, &next_position],
-            ).await?,
-            Settlement::Retry { error, retry_at, delivered_by } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'failed', last_error = $4, next_attempt_at = $5, delivered_by = coalesce($6, delivered_by), {release} WHERE {mine}"),
-                &[&id, &owner, &attempt, &error, &retry_at, &delivered_by],
-            ).await?,
-            Settlement::Dead { error } => client.execute_cached(
-                &format!("UPDATE notifications SET status = 'dead', last_error = $4, {release} WHERE {mine}"),
-                &[&id, &owner, &attempt, &error],
-            ).await?,
-            // The claim counted an attempt that never happened: take it back.
-            Settlement::Unclaim { reason, retry_at } => client.execute_cached(
-                &format!("UPDATE notifications SET status = CASE WHEN attempts - 1 > retry_base_attempts THEN 'failed' ELSE 'pending' END, attempts = attempts - 1, last_error = $4, next_attempt_at = $5, {release} WHERE {mine}"),
-                &[&id, &owner, &attempt, &reason, &retry_at],
-            ).await?,
+        let round = super::write_back::WriteBack {
+            claim,
+            settlement: Some(settlement.clone()),
+            attempts: Vec::new(),
         };
-        Ok(updated == 1)
+        let settled = self.write_back(owner, std::slice::from_ref(&round)).await?;
+        Ok(settled.first().copied().unwrap_or(false))
     }
 
     /// Seconds since the oldest notification still waiting for delivery was accepted.

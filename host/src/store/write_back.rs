@@ -12,7 +12,7 @@ use super::{Cached, Store, StoreError};
 
 /// What one round leaves behind: the rows of the attempts it made and, unless its lease
 /// was lost, how it settled.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct WriteBack {
     pub claim: Claim,
     pub settlement: Option<Settlement>,
@@ -100,8 +100,10 @@ impl AttemptColumns {
     }
 }
 
-/// Every settlement kind in one UPDATE; each branch is what `settle_notification`
-/// does for that kind alone. `$1` is the owner; the attempt number fences each row.
+/// Every settlement kind in one UPDATE. `$1` is the owner; the attempt number is the
+/// fencing token of each row (see `renew_lease`). An `await` whose group was dealt with
+/// while the round ran (an action, OnCall's webhook) needs no confirmation: the page
+/// ends delivered. An `unclaim` takes back the attempt its claim counted.
 const WRITE_BACK: &str = "
 WITH s AS (
     SELECT * FROM unnest($2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[],
