@@ -43,7 +43,7 @@ impl<'a> Sender<'a> {
 
 /// Whether the settlement took (true when there was none): false when the lease was
 /// lost before it was written.
-type Written = Result<bool, Unwritten>;
+type Written = Result<bool, Box<Unwritten>>;
 
 /// A round that could not be written, handed back (when the task still had it) so the
 /// caller can try again without having kept a copy.
@@ -72,9 +72,11 @@ impl Recorder {
 
     async fn write(&self, round: WriteBack) -> Written {
         let (done, answer) = oneshot::channel();
-        let stopped = |round| Unwritten {
-            round,
-            error: StoreError::Unavailable("the write-back task has stopped".to_owned()),
+        let stopped = |round| {
+            Box::new(Unwritten {
+                round,
+                error: StoreError::Unavailable("the write-back task has stopped".to_owned()),
+            })
         };
         if let Err(refused) = self.jobs.send(Job { round, done }).await {
             return Err(stopped(Some(refused.0.round)));
@@ -97,10 +99,10 @@ async fn write_batches(store: Store, owner: Arc<str>, mut queue: mpsc::Receiver<
             Err(err) if err.is_unavailable() => {
                 for (round, reply) in rounds.into_iter().zip(replies) {
                     let error = StoreError::Unavailable(err.to_string());
-                    let _ = reply.send(Err(Unwritten {
+                    let _ = reply.send(Err(Box::new(Unwritten {
                         round: Some(round),
                         error,
-                    }));
+                    })));
                 }
             }
             // One bad row (a trigger, a constraint) must not cost the others their
@@ -110,10 +112,10 @@ async fn write_batches(store: Store, owner: Arc<str>, mut queue: mpsc::Receiver<
                 for (round, reply) in rounds.into_iter().zip(replies) {
                     let written = match write_alone(&store, &owner, &round).await {
                         Ok(settled) => Ok(settled),
-                        Err(error) => Err(Unwritten {
+                        Err(error) => Err(Box::new(Unwritten {
                             round: Some(round),
                             error,
-                        }),
+                        })),
                     };
                     let _ = reply.send(written);
                 }
@@ -215,22 +217,25 @@ impl Deliverer {
             attempts,
         };
         loop {
-            match self.recorder.write(round).await {
+            let unwritten = match self.recorder.write(round).await {
                 Ok(true) => return Ok(()),
                 Ok(false) => {
                     tracing::warn!(notification = %claim.id, "lease lost before the round was recorded; another replica has it");
                     return Ok(());
                 }
-                Err(Unwritten {
-                    round: Some(unwritten),
+                Err(unwritten) => *unwritten,
+            };
+            match unwritten {
+                Unwritten {
+                    round: Some(again),
                     error,
-                }) if error.is_unavailable() && Instant::now() + pause < deadline => {
+                } if error.is_unavailable() && Instant::now() + pause < deadline => {
                     tracing::warn!(notification = %claim.id, error = %error, "cannot record the round yet; retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
-                    round = unwritten;
+                    round = again;
                 }
-                Err(Unwritten { error, .. }) => return Err(error),
+                Unwritten { error, .. } => return Err(error),
             }
         }
     }
