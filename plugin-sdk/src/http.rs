@@ -19,10 +19,20 @@ const WRITE_CHUNK: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// Names in lower case, values as sent (lossily decoded).
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The first value of the header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -211,6 +221,17 @@ impl Request {
         }
         finished.map_err(error_code)?;
         let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
+            .collect();
         let incoming = response
             .consume()
             .map_err(|_| HttpError::Transport("response body unavailable".to_owned()))?;
@@ -239,7 +260,11 @@ impl Request {
             }
         }
         drop(IncomingBody::finish(incoming));
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 }
 

@@ -1,0 +1,148 @@
+//! Rendering the settings that are templates (MiniJinja): what they see of the
+//! notification, and the filters a provider's URL or body needs.
+
+use emu_oncall_plugin_sdk::Notification;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde_json::{json, Map};
+
+use crate::settings::View;
+
+/// The engine every template renders in. A name the notification does not have is an
+/// error rather than an empty string, so a typo never sends a blank recipient.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    // Bodies are JSON, forms or text, never HTML: escaping is the template's choice
+    // (`tojson`, `urlencode`).
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.add_filter("cut", cut);
+    env.add_filter("digits", digits);
+    env
+}
+
+/// At most `max` characters. No ellipsis: it would turn a GSM-7 SMS into UCS-2.
+fn cut(text: String, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// Only the digits: "+49 151 123" becomes "49151123", the form many SMS APIs want.
+fn digits(text: String) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Checks that `source` compiles, naming `key` in the error.
+pub fn compile(env: &Environment<'static>, key: &str, source: &str) -> Result<(), String> {
+    env.template_from_named_str(key, source)
+        .map(|_| ())
+        .map_err(|err| format!("`{key}` is not a valid template: {}", describe(&err)))
+}
+
+/// Renders the template in setting `key`.
+pub fn render(
+    env: &Environment<'static>,
+    key: &str,
+    source: &str,
+    context: &Value,
+) -> Result<String, String> {
+    env.render_named_str(key, source, context)
+        .map_err(|err| format!("template `{key}` failed: {}", describe(&err)))
+}
+
+fn describe(err: &minijinja::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(line) = err.line() {
+        if !text.contains("line") {
+            text.push_str(&format!(" (line {line})"));
+        }
+    }
+    text
+}
+
+/// What a template sees: the notification, the operator's `secret.*` and `vars.*`.
+pub fn context(notification: &Notification, settings: &View<'_>) -> Value {
+    let recipient = &notification.recipient;
+    let attributes: Map<String, serde_json::Value> = recipient
+        .attributes
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone().into()))
+        .collect();
+    let alert_group = notification.alert_group.as_ref().map(|group| {
+        let labels: Map<String, serde_json::Value> = group
+            .labels
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone().into()))
+            .collect();
+        json!({
+            "id": group.id,
+            "number": group.number,
+            "title": group.title,
+            "state": group.state,
+            "integration": group.integration,
+            "permalink": group.permalink,
+            "labels": labels,
+            "started_at": group.started_at,
+        })
+    });
+    let group_of = |prefix: &str| -> Map<String, serde_json::Value> {
+        settings
+            .under(prefix)
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.into()))
+            .collect()
+    };
+    let context = json!({
+        "id": notification.id,
+        "channel": notification.channel.as_str(),
+        "message": notification.message,
+        "attempt": notification.attempt,
+        "created_at": notification.created_at,
+        "reply_url": notification.reply_url,
+        "reply_code": notification.reply_code,
+        "recipient": {
+            "id": recipient.id,
+            "email": recipient.email,
+            "username": recipient.username,
+            "name": recipient.name,
+            "phone": recipient.phone_number,
+            "phone_number": recipient.phone_number,
+            "role": recipient.role,
+            "attributes": attributes,
+        },
+        "alert_group": alert_group,
+        "secret": group_of("secret."),
+        "vars": group_of("vars."),
+    });
+    Value::from_serialize(&context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn filters_cut_keep_digits_and_escape() {
+        let env = environment();
+        let ctx = context! { text => "héllo wörld", phone => "+49 151 123" };
+        let render = |source| env.render_str(source, &ctx).unwrap();
+        assert_eq!(render("{{ text | cut(4) }}"), "héll");
+        assert_eq!(render("{{ phone | digits }}"), "49151123");
+        assert_eq!(render("{{ text | tojson }}"), "\"héllo wörld\"");
+        assert_eq!(render("{{ phone | urlencode }}"), "%2B49%20151%20123");
+    }
+
+    #[test]
+    fn a_misspelt_name_is_an_error_naming_the_key() {
+        let env = environment();
+        let err = render(
+            &env,
+            "json",
+            "{{ recipient.phoen }}",
+            &context! { recipient => context! { phone => "+1" } },
+        )
+        .unwrap_err();
+        assert!(err.contains("`json`"), "{err}");
+        let err = compile(&env, "url", "https://x/{{ unclosed").unwrap_err();
+        assert!(err.contains("`url`"), "{err}");
+    }
+}
