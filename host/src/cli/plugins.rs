@@ -11,7 +11,9 @@ use emu_oncall::config::Config;
 use emu_oncall::metrics::Metrics;
 use emu_oncall::model::AttemptOutcome;
 use emu_oncall::model::Channel;
-use emu_oncall::plugins::{LoadedPlugin, Notification, PluginRegistry, PluginSettings, Recipient};
+use emu_oncall::plugins::{
+    presets, LoadedPlugin, Notification, PluginRegistry, PluginSettings, Recipient,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
@@ -31,11 +33,17 @@ pub enum PluginsCommand {
 /// Run one notification through a plugin file and print the outcome.
 #[derive(Debug, Args)]
 pub struct PluginTest {
-    /// The plugin's .wasm file.
-    pub file: PathBuf,
-    /// sms, call, push, shift or test.
-    #[arg(long, default_value = "test")]
-    pub channel: String,
+    /// The plugin's .wasm file (with --preset: http.wasm in the plugins directory when
+    /// not given).
+    #[arg(required_unless_present = "preset")]
+    pub file: Option<PathBuf>,
+    /// A provider preset from examples/providers/ (built in), e.g. vonage-sms; --set
+    /// fills its YOUR_ values by their short name (--set api_key=...).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// sms, call, push, shift or test (default: the preset's first channel, or test).
+    #[arg(long)]
+    pub channel: Option<String>,
     /// The recipient's phone number.
     #[arg(long)]
     pub to: Option<String>,
@@ -116,31 +124,66 @@ fn pairs(items: &[String], flag: &str) -> anyhow::Result<toml::Table> {
     Ok(table)
 }
 
+/// The plugin's name, file and settings table: from a preset (its placeholders filled
+/// by `--set`) or from the file's name and `--set`.
+fn plugin_table(
+    config: &Config,
+    test: &PluginTest,
+) -> anyhow::Result<(String, PathBuf, toml::Table)> {
+    let Some(preset) = test.preset.as_deref() else {
+        let file = test.file.clone().context("a plugin file is required")?;
+        let name = file
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or("plugin")
+            .to_ascii_lowercase()
+            .replace(
+                |ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'),
+                "-",
+            );
+        return Ok((name, file, pairs(&test.settings, "--set")?));
+    };
+    let (name, mut table) = presets::load(preset)?;
+    for (key, value) in pairs(&test.settings, "--set")? {
+        let value = value.as_str().unwrap_or_default();
+        presets::fill(preset, &mut table, &key, value)?;
+    }
+    let file = match &test.file {
+        Some(file) => file.clone(),
+        None => {
+            let named = table
+                .get("file")
+                .and_then(toml::Value::as_str)
+                .unwrap_or("http.wasm");
+            std::path::Path::new(config.startup.plugins_dir.trim()).join(named)
+        }
+    };
+    Ok((name, file, table))
+}
+
 pub async fn test(config: &Config, test: PluginTest) -> anyhow::Result<()> {
-    let channel: Channel = test.channel.parse()?;
-    let bytes = std::fs::read(&test.file)
-        .with_context(|| format!("cannot read {}", test.file.display()))?;
-    let name = test
-        .file
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or("plugin")
-        .to_ascii_lowercase()
-        .replace(
-            |ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'),
-            "-",
-        );
-    let mut table = pairs(&test.settings, "--set")?;
+    let (name, file, mut table) = plugin_table(config, &test)?;
+    let channel: Channel = match &test.channel {
+        Some(channel) => channel.parse()?,
+        None => table
+            .get("channels")
+            .and_then(toml::Value::as_array)
+            .and_then(|channels| channels.first())
+            .and_then(toml::Value::as_str)
+            .unwrap_or("test")
+            .parse()?,
+    };
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     table.insert(
         "file".to_owned(),
-        toml::Value::String(test.file.display().to_string()),
+        toml::Value::String(file.display().to_string()),
     );
     let settings = PluginSettings::from_table(&name, &table, std::path::Path::new("."))
         .map_err(|reason| anyhow::anyhow!("plugin settings: {reason}"))?;
     let registry = PluginRegistry::new(config, Arc::new(Metrics::new()), None)?;
     let plugin = LoadedPlugin::load(registry.engine(), settings, bytes, None)
         .await
-        .with_context(|| format!("{} did not load", test.file.display()))?;
+        .with_context(|| format!("{} did not load", file.display()))?;
     println!(
         "loaded {} {} (serves {})",
         plugin.info.name,

@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod loaded;
 mod outbound;
+pub mod presets;
 pub mod redact;
 mod registry;
 mod sandbox;

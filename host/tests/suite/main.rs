@@ -18,6 +18,7 @@ mod hot_swap;
 mod incident_details;
 mod migrations;
 mod plugins;
+mod presets;
 mod process;
 mod reload;
 mod robustness;

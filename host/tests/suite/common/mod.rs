@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod pages;
 pub mod process;
+pub mod provider;
 pub mod sink;
 pub mod wait;
 pub mod webhook;
