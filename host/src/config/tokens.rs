@@ -19,6 +19,8 @@ pub const EXAMPLE_TOKENS: &[&str] = &[
     "replace-me",
     "change-me",
     "changeme",
+    // The provider presets' placeholder (Plivo calls its secret an auth token).
+    "YOUR_AUTH_TOKEN",
 ];
 
 /// The tokens of `app`, each with the key it was set under.

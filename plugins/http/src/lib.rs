@@ -5,12 +5,14 @@
 //! `examples/providers/` holds tested settings for many providers.
 
 mod answer;
+mod inbound;
 mod request;
 mod settings;
 mod templates;
 
 use emu_oncall_plugin_sdk::{
-    export, permanent, Channel, Config, Failure, Notification, Plugin, PluginInfo, Receipt,
+    export, permanent, Channel, Config, Failure, InboundReply, InboundRequest, Notification,
+    Outcome, Plugin, PluginInfo, Receipt,
 };
 
 use settings::{View, CHANNELS};
@@ -103,6 +105,14 @@ impl Plugin for Http {
         let request = request::build(&env, &view, &context).map_err(permanent)?;
         let response = request.send()?;
         answer::read(&view, &response, &env, &context)
+    }
+
+    fn handle_inbound(
+        config: Config,
+        request: InboundRequest,
+        _outcomes: Vec<Outcome>,
+    ) -> Result<InboundReply, String> {
+        Ok(inbound::answer(&config, request))
     }
 }
 

@@ -14,7 +14,7 @@ const AUTH_KEYS: [&str; 1] = ["auth."];
 
 /// Settings whose values are templates (JSON pointers too: an answer may be keyed by
 /// the recipient's number).
-pub const TEMPLATE_KEYS: [&str; 10] = [
+pub const TEMPLATE_KEYS: [&str; 11] = [
     "url",
     "json",
     "text",
@@ -25,10 +25,12 @@ pub const TEMPLATE_KEYS: [&str; 10] = [
     "check.json_pointer",
     "error.json_pointer",
     "id.json_pointer",
+    "inbound.body",
 ];
 /// Every other setting the plugin reads.
-const PLAIN_KEYS: [&str; 12] = [
+const PLAIN_KEYS: [&str; 13] = [
     "method",
+    "inbound.content_type",
     "content_type",
     "timeout_secs",
     "delivered_status",

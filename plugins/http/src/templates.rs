@@ -17,7 +17,38 @@ pub fn environment() -> Environment<'static> {
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.add_filter("cut", cut);
     env.add_filter("digits", digits);
+    env.add_filter("xml", xml);
+    env.add_filter("required", required);
     env
+}
+
+/// Escaped for XML text and attributes (a voice provider's answer document).
+fn xml(text: String) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// The value, or an error saying what is missing (`reply_url | required("app.public_url")`):
+/// a request without it would only be refused by the provider, less clearly.
+fn required(value: Value, what: String) -> Result<Value, minijinja::Error> {
+    if value.is_undefined() || value.is_none() || value.as_str() == Some("") {
+        Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("missing: {what}"),
+        ))
+    } else {
+        Ok(value)
+    }
 }
 
 /// At most `max` characters. No ellipsis: it would turn a GSM-7 SMS into UCS-2.
@@ -129,6 +160,14 @@ mod tests {
         assert_eq!(render("{{ phone | digits }}"), "49151123");
         assert_eq!(render("{{ text | tojson }}"), "\"héllo wörld\"");
         assert_eq!(render("{{ phone | urlencode }}"), "%2B49%20151%20123");
+        assert_eq!(
+            render("{{ '<a & \"b\">' | xml }}"),
+            "&lt;a &amp; &quot;b&quot;&gt;"
+        );
+        assert!(env
+            .render_str("{{ none | required('a public URL') }}", &ctx)
+            .is_err());
+        assert_eq!(render("{{ text | required('text') | cut(1) }}"), "h");
     }
 
     #[test]

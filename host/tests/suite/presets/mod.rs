@@ -7,6 +7,7 @@
 mod chat;
 mod email;
 mod sms;
+mod voice;
 
 use std::path::Path;
 
@@ -44,6 +45,7 @@ const TESTED: &[&str] = &[
     "mailgun",
     "matrix",
     "plivo-sms",
+    "plivo-voice",
     "postmark",
     "pushover",
     "rocketchat",
