@@ -12,9 +12,17 @@ use crate::settings::View;
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-    // Bodies are JSON, forms or text, never HTML: escaping is the template's choice
-    // (`tojson`, `urlencode`).
-    env.set_auto_escape_callback(|_| AutoEscape::None);
+    // In a JSON body every value printed is written as JSON (a string quoted and
+    // escaped), so a page's text can never add fields of its own; `tojson` gives the
+    // same and is not escaped twice. Elsewhere escaping is the template's choice
+    // (`urlencode`, `xml`).
+    env.set_auto_escape_callback(|name| {
+        if name == "json" {
+            AutoEscape::Json
+        } else {
+            AutoEscape::None
+        }
+    });
     env.add_filter("cut", cut);
     env.add_filter("digits", digits);
     env.add_filter("xml", xml);
@@ -168,6 +176,24 @@ mod tests {
             .render_str("{{ none | required('a public URL') }}", &ctx)
             .is_err());
         assert_eq!(render("{{ text | required('text') | cut(1) }}"), "h");
+    }
+
+    #[test]
+    fn a_json_body_writes_every_value_as_json() {
+        let env = environment();
+        let ctx = context! { message => "a\", \"to\": \"+1", n => 3 };
+        let body = render(
+            &env,
+            "json",
+            r#"{"text": {{ message }}, "n": {{ n }}, "t": {{ message | tojson }}}"#,
+            &ctx,
+        )
+        .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["text"], "a\", \"to\": \"+1");
+        assert_eq!(parsed["t"], parsed["text"]);
+        assert_eq!(parsed["n"], 3);
+        assert!(parsed.get("to").is_none());
     }
 
     #[test]

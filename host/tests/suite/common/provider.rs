@@ -5,10 +5,9 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -91,30 +90,7 @@ impl StandIn {
         request: Request<hyper::body::Incoming>,
         judge: &Judge,
     ) -> Response<Full<Bytes>> {
-        let method = request.method().to_string();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default();
-        let headers = request
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes().to_vec())
-            .unwrap_or_default();
-        let recorded = Recorded {
-            method,
-            path,
-            headers,
-            body,
-            at: Instant::now(),
-        };
+        let recorded = Recorded::read(request).await;
         let verdict = judge(&recorded);
         self.requests.lock().unwrap().push(recorded);
         let reply = verdict.unwrap_or_else(|rule| {

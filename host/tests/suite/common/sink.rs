@@ -23,6 +23,34 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// Reads a whole request as it arrived.
+    pub async fn read(request: Request<hyper::body::Incoming>) -> Recorded {
+        let method = request.method().to_string();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let headers = request
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = request
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        Recorded {
+            method,
+            path,
+            headers,
+            body,
+            at: Instant::now(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -93,31 +121,9 @@ impl Sink {
     }
 
     async fn answer(&self, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-        let method = request.method().to_string();
-        let path = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default();
-        let headers = request
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes().to_vec())
-            .unwrap_or_default();
-        let request_path = path.clone();
-        self.requests.lock().unwrap().push(Recorded {
-            method,
-            path,
-            headers,
-            body,
-            at: Instant::now(),
-        });
+        let recorded = Recorded::read(request).await;
+        let request_path = recorded.path.clone();
+        self.requests.lock().unwrap().push(recorded);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
