@@ -144,3 +144,46 @@ pub fn build(
     }
     Ok(request)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    fn settings(pairs: &[(&str, &str)]) -> emu_oncall_plugin_sdk::Config {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_page_cannot_add_headers_and_bad_bodies_are_named() {
+        let env = crate::templates::environment();
+        let page = context! { message => "hi\r\nX-Evil: 1" };
+        let config = settings(&[
+            ("url", "https://x.example/"),
+            ("header.X-Note", "{{ message }}"),
+        ]);
+        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        assert!(
+            err.contains("X-Note") && err.contains("line break"),
+            "{err}"
+        );
+
+        let config = settings(&[
+            ("url", "https://x.example/"),
+            ("json", r#"{"a": "{{ message }}"}"#),
+        ]);
+        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        assert!(err.contains("`json` did not render to valid JSON"), "{err}");
+
+        let config = settings(&[("url", "{{ message }}")]);
+        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        assert!(err.contains("http(s) URL"), "{err}");
+
+        let config = settings(&[("url", "https://x.example/"), ("json", "{}"), ("text", "t")]);
+        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        assert!(err.contains("one body"), "{err}");
+    }
+}
