@@ -6,6 +6,7 @@
 
 mod answer;
 mod inbound;
+mod jwt;
 mod request;
 mod settings;
 mod templates;
@@ -65,6 +66,11 @@ fn check_settings(config: &Config) -> Result<(), String> {
         if let Err(problem) = request::timeout(&view) {
             problems.push(problem);
         }
+        problems.extend(
+            check_jwt(&env, &view)
+                .err()
+                .map(|problem| format!("{channel}: {problem}")),
+        );
         let body = view.body_keys();
         if body.len() > 1 {
             problems.push(format!(
@@ -76,12 +82,32 @@ fn check_settings(config: &Config) -> Result<(), String> {
     if !has_url {
         problems.push("`url` is required (or `channel.<channel>.url`)".to_owned());
     }
-    problems.dedup();
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|problem| seen.insert(problem.clone()));
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// `auth.jwt` for one channel: not beside `auth.bearer`, a lifetime that reads, and a
+/// key that parses where it can be rendered before any page (from `secret.*`).
+fn check_jwt(env: &minijinja::Environment<'static>, view: &View<'_>) -> Result<(), String> {
+    let Some(source) = view.get("auth.jwt.private_key") else {
+        return Ok(());
+    };
+    if view.get("auth.bearer").is_some() {
+        return Err("set `auth.jwt.*` or `auth.bearer`, not both".to_owned());
+    }
+    jwt::lifetime(view.get("auth.jwt.lifetime_secs"))?;
+    let context = templates::settings_only(view);
+    if let Ok(key) = templates::render(env, "auth.jwt.private_key", source, &context) {
+        if !key.trim().starts_with(PLACEHOLDER) {
+            jwt::private_key(&key)?;
+        }
+    }
+    Ok(())
 }
 
 impl Plugin for Http {

@@ -7,6 +7,7 @@ use emu_oncall_plugin_sdk::bindings::wasi::http::types::Method;
 use emu_oncall_plugin_sdk::http::{url_encode, Request};
 use minijinja::{Environment, Value};
 
+use crate::jwt;
 use crate::settings::View;
 use crate::templates::render;
 
@@ -60,6 +61,24 @@ fn header_value(name: &str, value: String) -> Result<String, String> {
     }
 }
 
+/// A fresh `auth.jwt` token for this request.
+fn jwt_token(
+    env: &Environment<'static>,
+    settings: &View<'_>,
+    context: &Value,
+    key_source: &str,
+) -> Result<String, String> {
+    let key = jwt::private_key(&render(env, "auth.jwt.private_key", key_source, context)?)?;
+    let claims_source = settings.get("auth.jwt.claims").unwrap_or("{}");
+    let claims = jwt::claims(&render(env, "auth.jwt.claims", claims_source, context)?)?;
+    let lifetime = jwt::lifetime(settings.get("auth.jwt.lifetime_secs"))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "auth.jwt: the clock is before 1970".to_owned())?
+        .as_secs();
+    jwt::token(key, claims, lifetime, now)
+}
+
 /// The request for one notification; any error is the operator's (a template, a
 /// setting) and names the key.
 pub fn build(
@@ -109,6 +128,10 @@ pub fn build(
     if let Some(source) = settings.get("auth.bearer") {
         let token = header_value("auth.bearer", render(env, "auth.bearer", source, context)?)?;
         request = request.header("Authorization", format!("Bearer {}", token.trim()));
+    }
+    if let Some(source) = settings.get("auth.jwt.private_key") {
+        let token = jwt_token(env, settings, context, source)?;
+        request = request.header("Authorization", format!("Bearer {token}"));
     }
     let username = settings.get("auth.basic.username");
     let password = settings.get("auth.basic.password");

@@ -17,7 +17,7 @@ pub fn environment() -> Environment<'static> {
     // same and is not escaped twice. Elsewhere escaping is the template's choice
     // (`urlencode`, `xml`).
     env.set_auto_escape_callback(|name| {
-        if name == "json" {
+        if name == "json" || name == "auth.jwt.claims" {
             AutoEscape::Json
         } else {
             AutoEscape::None
@@ -97,6 +97,23 @@ fn describe(err: &minijinja::Error) -> String {
     text
 }
 
+/// What a template sees when there is no page yet (checking settings at load): only
+/// the operator's `secret.*` and `vars.*`.
+pub fn settings_only(settings: &View<'_>) -> Value {
+    Value::from_serialize(json!({
+        "secret": group(settings, "secret."),
+        "vars": group(settings, "vars."),
+    }))
+}
+
+fn group(settings: &View<'_>, prefix: &str) -> Map<String, serde_json::Value> {
+    settings
+        .under(prefix)
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.into()))
+        .collect()
+}
+
 /// What a template sees: the notification, the operator's `secret.*` and `vars.*`.
 pub fn context(notification: &Notification, settings: &View<'_>) -> Value {
     let recipient = &notification.recipient;
@@ -122,13 +139,6 @@ pub fn context(notification: &Notification, settings: &View<'_>) -> Value {
             "started_at": group.started_at,
         })
     });
-    let group_of = |prefix: &str| -> Map<String, serde_json::Value> {
-        settings
-            .under(prefix)
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value.into()))
-            .collect()
-    };
     let context = json!({
         "id": notification.id,
         "channel": notification.channel.as_str(),
@@ -148,8 +158,8 @@ pub fn context(notification: &Notification, settings: &View<'_>) -> Value {
             "attributes": attributes,
         },
         "alert_group": alert_group,
-        "secret": group_of("secret."),
-        "vars": group_of("vars."),
+        "secret": group(settings, "secret."),
+        "vars": group(settings, "vars."),
     });
     Value::from_serialize(&context)
 }

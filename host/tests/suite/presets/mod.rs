@@ -59,6 +59,7 @@ const TESTED: &[&str] = &[
     "telnyx-sms",
     "textmagic-sms",
     "vonage-sms",
+    "vonage-voice",
     "zulip",
     "zvonok-voice",
 ];
