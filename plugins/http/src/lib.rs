@@ -66,17 +66,11 @@ fn check_settings(config: &Config) -> Result<(), String> {
         if let Err(problem) = request::timeout(&view) {
             problems.push(problem);
         }
-        problems.extend(
-            check_jwt(&env, &view)
-                .err()
-                .map(|problem| format!("{channel}: {problem}")),
-        );
+        // Said once however many channels share the mistake (see the dedup below).
+        problems.extend(check_jwt(&env, &view).err());
         let body = view.body_keys();
         if body.len() > 1 {
-            problems.push(format!(
-                "{channel}: set one body only, not {}",
-                body.join(" and ")
-            ));
+            problems.push(format!("set one body only, not {}", body.join(" and ")));
         }
     }
     if !has_url {
@@ -176,6 +170,11 @@ mod tests {
         ] {
             assert!(err.contains(expected), "{expected} missing from: {err}");
         }
+        assert_eq!(
+            err.matches("one body").count(),
+            1,
+            "once, not per channel: {err}"
+        );
         assert!(check_settings(&config(&[("json", "{}")]))
             .unwrap_err()
             .contains("`url` is required"));
