@@ -30,6 +30,7 @@ mod alert_group;
 pub mod config;
 pub mod http;
 pub mod inbound;
+mod json;
 pub mod log;
 
 /// Generated from `wit/v0.2.0/notifier.wit`.

@@ -114,53 +114,24 @@ fn group(settings: &View<'_>, prefix: &str) -> Map<String, serde_json::Value> {
         .collect()
 }
 
-/// What a template sees: the notification, the operator's `secret.*` and `vars.*`.
+/// What a template sees: the notification as the webhook plugin posts it, with
+/// `recipient.phone` for short, the reply URL and code, and the operator's `secret.*`
+/// and `vars.*`.
 pub fn context(notification: &Notification, settings: &View<'_>) -> Value {
-    let recipient = &notification.recipient;
-    let attributes: Map<String, serde_json::Value> = recipient
-        .attributes
-        .iter()
-        .map(|(key, value)| (key.clone(), value.clone().into()))
-        .collect();
-    let alert_group = notification.alert_group.as_ref().map(|group| {
-        let labels: Map<String, serde_json::Value> = group
-            .labels
-            .iter()
-            .map(|(key, value)| (key.clone(), value.clone().into()))
-            .collect();
-        json!({
-            "id": group.id,
-            "number": group.number,
-            "title": group.title,
-            "state": group.state,
-            "integration": group.integration,
-            "permalink": group.permalink,
-            "labels": labels,
-            "started_at": group.started_at,
-        })
-    });
-    let context = json!({
-        "id": notification.id,
-        "channel": notification.channel.as_str(),
-        "message": notification.message,
-        "attempt": notification.attempt,
-        "created_at": notification.created_at,
-        "reply_url": notification.reply_url,
-        "reply_code": notification.reply_code,
-        "recipient": {
-            "id": recipient.id,
-            "email": recipient.email,
-            "username": recipient.username,
-            "name": recipient.name,
-            "phone": recipient.phone_number,
-            "phone_number": recipient.phone_number,
-            "role": recipient.role,
-            "attributes": attributes,
-        },
-        "alert_group": alert_group,
-        "secret": group(settings, "secret."),
-        "vars": group(settings, "vars."),
-    });
+    let mut context = notification.to_json();
+    if let Some(recipient) = context
+        .get_mut("recipient")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let phone = recipient.get("phone_number").cloned().unwrap_or_default();
+        recipient.insert("phone".to_owned(), phone);
+    }
+    if let Some(fields) = context.as_object_mut() {
+        fields.insert("reply_url".to_owned(), json!(notification.reply_url));
+        fields.insert("reply_code".to_owned(), json!(notification.reply_code));
+        fields.insert("secret".to_owned(), group(settings, "secret.").into());
+        fields.insert("vars".to_owned(), group(settings, "vars.").into());
+    }
     Value::from_serialize(&context)
 }
 

@@ -6,51 +6,11 @@ use emu_oncall_plugin_sdk::http::Request;
 use emu_oncall_plugin_sdk::{
     export, Channel, Config, Failure, Notification, Plugin, PluginInfo, Receipt,
 };
-use serde_json::{json, Map, Value};
 
 pub struct Webhook;
 
 /// Extra headers come from `header.<Name> = "value"` settings.
 const HEADER_PREFIX: &str = "header.";
-
-/// The JSON body the receiver gets.
-pub fn body(notification: &Notification) -> Value {
-    let recipient = &notification.recipient;
-    let attributes: Map<String, Value> = recipient
-        .attributes
-        .iter()
-        .map(|(key, value)| (key.clone(), Value::String(value.clone())))
-        .collect();
-    let alert_group = notification.alert_group.as_ref().map(|group| {
-        json!({
-            "id": group.id,
-            "number": group.number,
-            "title": group.title,
-            "state": group.state,
-            "integration": group.integration,
-            "permalink": group.permalink,
-            "labels": group.labels.iter().cloned().collect::<std::collections::BTreeMap<String, String>>(),
-            "started_at": group.started_at,
-        })
-    });
-    json!({
-        "id": notification.id,
-        "channel": notification.channel.as_str(),
-        "message": notification.message,
-        "recipient": {
-            "id": recipient.id,
-            "email": recipient.email,
-            "username": recipient.username,
-            "name": recipient.name,
-            "phone_number": recipient.phone_number,
-            "role": recipient.role,
-            "attributes": attributes,
-        },
-        "alert_group": alert_group,
-        "attempt": notification.attempt,
-        "created_at": notification.created_at,
-    })
-}
 
 fn timeout(settings: &Settings) -> Result<std::time::Duration, String> {
     let text = settings.get_or("timeout_secs", "10");
@@ -84,7 +44,7 @@ impl Plugin for Webhook {
         let mut request = Request::post(url)
             .timeout(timeout(&settings).map_err(emu_oncall_plugin_sdk::permanent)?)
             .header("Idempotency-Key", notification.id.clone())
-            .json(&body(&notification));
+            .json(&notification.to_json());
         for (name, value) in settings.with_prefix(HEADER_PREFIX) {
             request = request.header(name, value);
         }
