@@ -70,8 +70,8 @@ pub fn fill(
     })
 }
 
-/// The existing value at a dotted path.
-fn slot<'a>(table: &'a mut toml::Table, dotted: &str) -> Option<&'a mut toml::Value> {
+/// The existing value at a dotted path (`secret.api_key`).
+pub fn slot<'a>(table: &'a mut toml::Table, dotted: &str) -> Option<&'a mut toml::Value> {
     let mut parts = dotted.split('.');
     let mut value = table.get_mut(parts.next()?)?;
     for part in parts {

@@ -225,6 +225,7 @@ fn message_id(reading: &Reading<'_>, answer: &Answer<'_>) -> Result<Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::config;
 
     fn read(settings: &View<'_>, response: &Response) -> Result<Receipt, Failure> {
         let env = crate::templates::environment();
@@ -241,17 +242,10 @@ mod tests {
         }
     }
 
-    fn view(config: &[(&str, &str)]) -> emu_oncall_plugin_sdk::Config {
-        config
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn statuses_decide_delivered_retryable_and_permanent() {
-        let config = view(&[]);
-        let settings = View::for_channel(&config, "sms");
+        let given = config(&[]);
+        let settings = View::for_channel(&given, "sms");
         assert!(read(&settings, &response(201, "")).is_ok());
         assert!(
             matches!(read(&settings, &response(429, "slow down")), Err(Failure::Retryable(reason)) if reason.contains("slow down"))
@@ -267,14 +261,14 @@ mod tests {
 
     #[test]
     fn a_200_with_a_failure_inside_is_caught_and_the_id_read() {
-        let config = view(&[
+        let given = config(&[
             ("check.json_pointer", "/messages/0/status"),
             ("check.equals", "0"),
             ("check.retryable_equals", "1"),
             ("error.json_pointer", "/messages/0/error-text"),
             ("id.json_pointer", "/messages/0/message-id"),
         ]);
-        let settings = View::for_channel(&config, "sms");
+        let settings = View::for_channel(&given, "sms");
         let ok = read(
             &settings,
             &response(200, r#"{"messages":[{"status":"0","message-id":"abc"}]}"#),
@@ -309,12 +303,12 @@ mod tests {
 
     #[test]
     fn ids_come_from_a_regex_or_a_header() {
-        let config = view(&[("id.regex", r"^OK: (\d+)")]);
-        let settings = View::for_channel(&config, "sms");
+        let by_regex = config(&[("id.regex", r"^OK: (\d+)")]);
+        let settings = View::for_channel(&by_regex, "sms");
         let ok = read(&settings, &response(200, "OK: 12345\n")).unwrap();
         assert_eq!(ok.provider_id.as_deref(), Some("12345"));
-        let config = view(&[("id.header", "X-Message-Id")]);
-        let settings = View::for_channel(&config, "sms");
+        let by_header = config(&[("id.header", "X-Message-Id")]);
+        let settings = View::for_channel(&by_header, "sms");
         let ok = read(&settings, &response(202, "")).unwrap();
         assert_eq!(ok.provider_id.as_deref(), Some("m-1"));
     }

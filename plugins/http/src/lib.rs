@@ -141,13 +141,7 @@ export!(Http);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect()
-    }
+    use settings::config;
 
     #[test]
     fn settings_are_checked_whole_and_each_problem_named() {

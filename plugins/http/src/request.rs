@@ -117,11 +117,9 @@ pub fn build(
     )
     .timeout(timeout(settings)?);
 
-    for (name, value) in rendered(env, settings, "header.", context)? {
-        let value = header_value(&name, value)?;
-        request = request.header(name, value);
-    }
-    for (name, value) in rendered(env, settings, "auth.header.", context)? {
+    let mut headers = rendered(env, settings, "header.", context)?;
+    headers.extend(rendered(env, settings, "auth.header.", context)?);
+    for (name, value) in headers {
         let value = header_value(&name, value)?;
         request = request.header(name, value);
     }
@@ -171,42 +169,36 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::config;
     use minijinja::context;
-
-    fn settings(pairs: &[(&str, &str)]) -> emu_oncall_plugin_sdk::Config {
-        pairs
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn a_page_cannot_add_headers_and_bad_bodies_are_named() {
         let env = crate::templates::environment();
         let page = context! { message => "hi\r\nX-Evil: 1" };
-        let config = settings(&[
+        let given = config(&[
             ("url", "https://x.example/"),
             ("header.X-Note", "{{ message }}"),
         ]);
-        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        let err = build(&env, &View::for_channel(&given, "sms"), &page).unwrap_err();
         assert!(
             err.contains("X-Note") && err.contains("line break"),
             "{err}"
         );
 
-        let config = settings(&[
+        let given = config(&[
             ("url", "https://x.example/"),
             ("json", r#"{"a": "{{ message }}"}"#),
         ]);
-        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        let err = build(&env, &View::for_channel(&given, "sms"), &page).unwrap_err();
         assert!(err.contains("`json` did not render to valid JSON"), "{err}");
 
-        let config = settings(&[("url", "{{ message }}")]);
-        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        let given = config(&[("url", "{{ message }}")]);
+        let err = build(&env, &View::for_channel(&given, "sms"), &page).unwrap_err();
         assert!(err.contains("http(s) URL"), "{err}");
 
-        let config = settings(&[("url", "https://x.example/"), ("json", "{}"), ("text", "t")]);
-        let err = build(&env, &View::for_channel(&config, "sms"), &page).unwrap_err();
+        let given = config(&[("url", "https://x.example/"), ("json", "{}"), ("text", "t")]);
+        let err = build(&env, &View::for_channel(&given, "sms"), &page).unwrap_err();
         assert!(err.contains("one body"), "{err}");
     }
 }

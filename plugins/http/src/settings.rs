@@ -143,16 +143,18 @@ impl<'a> View<'a> {
     }
 }
 
+/// A config from `(key, value)` pairs, for the tests of every module.
+#[cfg(test)]
+pub fn config(pairs: &[(&str, &str)]) -> Config {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn a_channel_override_wins_and_replaces_the_body_whole() {

@@ -13,7 +13,9 @@ use std::path::Path;
 
 use emu_oncall::config::SandboxConfig;
 use emu_oncall::model::{AlertGroup, AttemptOutcome, Channel};
-use emu_oncall::plugins::{LoadedPlugin, Notification, PluginEngine, PluginSettings, Recipient};
+use emu_oncall::plugins::{
+    presets, LoadedPlugin, Notification, PluginEngine, PluginSettings, Recipient,
+};
 
 use crate::common;
 use crate::common::provider::StandIn;
@@ -64,24 +66,6 @@ const TESTED: &[&str] = &[
     "zvonok-voice",
 ];
 
-/// The preset's one `[plugin.<name>]` table, as the file has it.
-fn preset_table(id: &str) -> (String, toml::Table) {
-    let text = common::repository_file(&format!("examples/providers/{id}.toml"));
-    let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|err| panic!("{id}: {err}"));
-    let plugins = parsed
-        .get("plugin")
-        .and_then(toml::Value::as_table)
-        .unwrap_or_else(|| panic!("{id}: no [plugin.<name>] table"));
-    assert_eq!(
-        parsed.len(),
-        1,
-        "{id}: a preset holds only the plugin table"
-    );
-    assert_eq!(plugins.len(), 1, "{id}: a preset holds one plugin");
-    let (name, table) = plugins.iter().next().unwrap();
-    (name.clone(), table.as_table().unwrap().clone())
-}
-
 fn replace_in_strings(value: &mut toml::Value, from: &str, to: &str) {
     match value {
         toml::Value::String(text) => *text = text.replace(from, to),
@@ -97,18 +81,8 @@ fn replace_in_strings(value: &mut toml::Value, from: &str, to: &str) {
 
 /// Sets `dotted` ("secret.api_key") where the preset has a placeholder for it.
 fn fill(id: &str, table: &mut toml::Table, dotted: &str, value: &str) {
-    let mut parts: Vec<&str> = dotted.split('.').collect();
-    let last = parts.pop().unwrap();
-    let mut here = &mut *table;
-    for part in parts {
-        here = here
-            .get_mut(part)
-            .and_then(toml::Value::as_table_mut)
-            .unwrap_or_else(|| panic!("{id}: no `{dotted}` to fill"));
-    }
-    let slot = here
-        .get_mut(last)
-        .unwrap_or_else(|| panic!("{id}: no `{dotted}` to fill"));
+    let slot =
+        presets::slot(table, dotted).unwrap_or_else(|| panic!("{id}: no `{dotted}` to fill"));
     assert!(
         slot.as_str()
             .is_some_and(|text| text.starts_with(PLACEHOLDER)),
@@ -125,7 +99,8 @@ pub async fn load(
     stand_in: &StandIn,
     fills: &[(&str, &str)],
 ) -> Result<LoadedPlugin, String> {
-    let (name, mut table) = preset_table(id);
+    // The preset as built into the binary from its file, checked to be one plugin table.
+    let (name, mut table) = presets::load(id).unwrap_or_else(|err| panic!("{id}: {err}"));
     let mut whole = toml::Value::Table(table);
     // A self-hosted service's address is a placeholder instead (`SELF_HOSTED`).
     if real_base != SELF_HOSTED {
