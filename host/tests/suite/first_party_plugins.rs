@@ -38,14 +38,17 @@ fn notification(channel: Channel, message: &str, attributes: &[(&str, &str)]) ->
     }
 }
 
-async fn load(file: &str, settings: &[(&str, &str)]) -> Result<LoadedPlugin, String> {
-    let engine = PluginEngine::new(&SandboxConfig::default()).unwrap();
+fn plugin_settings(name: &str, settings: &[(&str, &str)]) -> PluginSettings {
     let mut table = toml::Table::new();
     for (key, value) in settings {
         table.insert((*key).to_owned(), toml::Value::String((*value).to_owned()));
     }
-    let name = file.trim_end_matches(".wasm");
-    let settings = PluginSettings::from_table(name, &table, std::path::Path::new(".")).unwrap();
+    PluginSettings::from_table(name, &table, std::path::Path::new(".")).unwrap()
+}
+
+async fn load(file: &str, settings: &[(&str, &str)]) -> Result<LoadedPlugin, String> {
+    let engine = PluginEngine::new(&SandboxConfig::default()).unwrap();
+    let settings = plugin_settings(file.trim_end_matches(".wasm"), settings);
     let bytes = std::fs::read(common::built_plugin(file)).unwrap();
     LoadedPlugin::load(&engine, settings, bytes, None)
         .await
@@ -466,6 +469,90 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
         python.notify(&message).await,
         AttemptOutcome::Permanent(_)
     ));
+}
+
+/// The same webhook written in JavaScript (componentize-js): the body is the Rust one's,
+/// byte for byte, and failures keep their kind, because app.js calls wasi:http itself.
+#[tokio::test]
+async fn a_javascript_plugin_delivers_exactly_like_the_rust_one() {
+    let sink = Sink::start().await;
+    let url = format!("{}/hook", sink.url);
+    let settings = [("url", url.as_str()), ("allowed_hosts", "127.0.0.1")];
+    let rust = load("webhook.wasm", &settings).await.unwrap();
+    let js = load("js-webhook.wasm", &settings).await.unwrap();
+    assert_eq!(js.info.name, "js-webhook");
+    assert_eq!(js.contract_version(), "0.2.0");
+    // Keys JavaScript would order differently from serde_json: integer-like ones (which
+    // objects put first) and one past U+FFFF (UTF-16 and UTF-8 order disagree).
+    let message = with_alert_group(notification(
+        Channel::Call,
+        "Ünïcode \"quoted\"\n\u{1F6A8} second line",
+        &[
+            ("zone", "eu"),
+            ("10", "ten"),
+            ("9", "nine"),
+            ("\u{1F600}", "a"),
+            ("\u{FF5E}", "b"),
+        ],
+    ));
+    let (rust_outcome, rust_request) = deliver(&rust, &sink, &message).await;
+    let (js_outcome, js_request) = deliver(&js, &sink, &message).await;
+    assert!(
+        matches!(rust_outcome, AttemptOutcome::Delivered(_)),
+        "{rust_outcome:?}"
+    );
+    assert!(
+        matches!(js_outcome, AttemptOutcome::Delivered(_)),
+        "{js_outcome:?}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&js_request.body),
+        String::from_utf8_lossy(&rust_request.body)
+    );
+    assert_eq!(js_request.json()["alert_group"]["number"], 13);
+    assert_eq!(js_request.header("idempotency-key"), Some(NOTIFICATION_ID));
+    assert_eq!(
+        js_request.header("content-length"),
+        Some(js_request.body.len().to_string().as_str())
+    );
+
+    sink.fail_next(1, 503);
+    assert!(matches!(
+        js.notify(&message).await,
+        AttemptOutcome::Retryable(_)
+    ));
+    sink.fail_next(1, 400);
+    match js.notify(&message).await {
+        AttemptOutcome::Permanent(detail) => {
+            assert!(detail.reason.starts_with("HTTP 400"), "{detail:?}")
+        }
+        other => panic!("a 400 is permanent, not {other:?}"),
+    }
+
+    // Compiling the 13 MB component once is enough: the same code, other settings.
+    let elsewhere = js
+        .with_settings(plugin_settings(
+            "js-webhook",
+            &[("url", &url), ("allowed_hosts", "example.org")],
+        ))
+        .await
+        .unwrap();
+    match elsewhere.notify(&message).await {
+        AttemptOutcome::Permanent(detail) => {
+            assert!(detail.reason.contains("allowed_hosts"), "{detail:?}")
+        }
+        other => panic!("a host outside allowed_hosts is permanent, not {other:?}"),
+    }
+    let error = js
+        .with_settings(plugin_settings(
+            "js-webhook",
+            &[("url", "ftp://example.org")],
+        ))
+        .await
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("must start with http"), "{error}");
 }
 
 fn with_alert_group(mut notification: Notification) -> Notification {
