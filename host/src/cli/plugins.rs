@@ -148,6 +148,7 @@ fn plugin_table(
         let value = value.as_str().unwrap_or_default();
         presets::fill(preset, &mut table, &key, value)?;
     }
+    presets::check_filled(preset, &table)?;
     let file = match &test.file {
         Some(file) => file.clone(),
         None => {

@@ -14,6 +14,44 @@ pub enum PresetError {
     Malformed(String, String),
     #[error("preset {preset:?} has no `{key}`, nor `secret.{key}` or `vars.{key}`")]
     NoSuchKey { preset: String, key: String },
+    #[error("preset {preset:?} still has placeholders in {}: fill each with --set KEY=VALUE", keys.join(", "))]
+    Unfilled { preset: String, keys: Vec<String> },
+}
+
+/// How a preset marks what its operator fills in.
+const PLACEHOLDER: &str = "YOUR_";
+
+/// Fails naming every key that still holds a `YOUR_…` placeholder, so one try shows all
+/// that is missing rather than one at a time.
+pub fn check_filled(preset: &str, table: &toml::Table) -> Result<(), PresetError> {
+    let mut keys = Vec::new();
+    placeholders("", table, &mut keys);
+    if keys.is_empty() {
+        Ok(())
+    } else {
+        Err(PresetError::Unfilled {
+            preset: preset.to_owned(),
+            keys,
+        })
+    }
+}
+
+fn placeholders(prefix: &str, table: &toml::Table, found: &mut Vec<String>) {
+    for (key, value) in table {
+        let dotted = format!("{prefix}{key}");
+        match value {
+            toml::Value::Table(inner) => placeholders(&format!("{dotted}."), inner, found),
+            toml::Value::String(text) if text.contains(PLACEHOLDER) => found.push(dotted),
+            toml::Value::Array(items)
+                if items
+                    .iter()
+                    .any(|item| item.as_str().is_some_and(|text| text.contains(PLACEHOLDER))) =>
+            {
+                found.push(dotted)
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Every preset's name (its file name without `.toml`).
@@ -95,6 +133,30 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn every_placeholder_left_is_named_at_once() {
+        let (_, mut table) = load("kannel-sms").unwrap();
+        let err = check_filled("kannel-sms", &table).unwrap_err().to_string();
+        for key in [
+            "allowed_hosts",
+            "secret.password",
+            "vars.server",
+            "vars.from",
+        ] {
+            assert!(err.contains(key), "{key} in {err}");
+        }
+        for (key, value) in [
+            ("allowed_hosts", "10.0.0.7:13013"),
+            ("server", "http://10.0.0.7:13013"),
+            ("username", "u"),
+            ("password", "p"),
+            ("from", "OnCall"),
+        ] {
+            fill("kannel-sms", &mut table, key, value).unwrap();
+        }
+        check_filled("kannel-sms", &table).unwrap();
     }
 
     #[test]

@@ -27,6 +27,9 @@ fn valid_name(name: &str) -> bool {
             .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_')
 }
 
+/// How the example presets mark what the operator must fill in (`YOUR_API_KEY`).
+const PLACEHOLDER: &str = "YOUR_";
+
 fn list(value: &toml::Value, key: &str) -> Result<Vec<String>, String> {
     let items: Vec<String> = match value {
         toml::Value::String(text) => text.split(',').map(str::to_owned).collect(),
@@ -111,6 +114,13 @@ impl PluginSettings {
             None => Vec::new(),
             Some(value) => list(value, "allowed_hosts")?,
         };
+        // A preset copied without its host filled in would only fail at the first page,
+        // as a host "not in allowed_hosts"; say so when it loads.
+        if let Some(placeholder) = allowed_hosts.iter().find(|host| host.contains(PLACEHOLDER)) {
+            return Err(format!(
+                "`allowed_hosts`: {placeholder:?} is a placeholder: put your provider's host there"
+            ));
+        }
         let enabled = match table.get("enabled") {
             None => true,
             Some(toml::Value::Boolean(flag)) => *flag,
@@ -188,6 +198,14 @@ mod tests {
         assert!(err.contains("channels"), "{err}");
         assert!(
             PluginSettings::from_table("Bad Name", &toml::Table::new(), Path::new("p")).is_err()
+        );
+        let table: toml::Table = r#"allowed_hosts = ["api.example.com", "YOUR_KANNEL_HOST"]"#
+            .parse()
+            .unwrap();
+        let err = PluginSettings::from_table("kannel", &table, Path::new("p")).unwrap_err();
+        assert!(
+            err.contains("allowed_hosts") && err.contains("YOUR_KANNEL_HOST"),
+            "{err}"
         );
     }
 }

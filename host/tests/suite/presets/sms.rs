@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use emu_oncall::model::Channel;
+use emu_oncall::model::{AttemptOutcome, Channel};
 use serde_json::json;
 
 use super::{expect, load, page, MESSAGE};
@@ -202,7 +202,8 @@ async fn smsru_sms() {
 /// Kannel User's Guide, "Using the HTTP interface to send SMS messages": GET
 /// /cgi-bin/sendsms, everything in the query (a + as %2B, since a bare + is the
 /// receivers' separator); 202 "0: Accepted for delivery"; 503 "Temporal failure, try
-/// again later."; 403 "Authorization failed for sendsms".
+/// again later."; 403 "Authorization failed for sendsms"; "Sent." from an smsbox with
+/// `immediate-sendsms-reply`.
 #[tokio::test]
 async fn kannel_sms() {
     let stand_in = StandIn::start(Arc::new(|request| {
@@ -224,6 +225,8 @@ async fn kannel_sms() {
         )?;
         match (get("username"), get("password")) {
             (Some("tester"), Some("foobar")) => Ok(Reply::text(202, "0: Accepted for delivery")),
+            // An smsbox with `immediate-sendsms-reply = true`.
+            (Some("tester"), Some("immediate")) => Ok(Reply::text(202, "Sent.")),
             (Some("tester"), Some("later")) => {
                 Ok(Reply::text(503, "Temporal failure, try again later."))
             }
@@ -234,6 +237,7 @@ async fn kannel_sms() {
     let sms = page(Channel::Sms, &[]);
     for (password, expected) in [
         ("foobar", "delivered (no id)"),
+        ("immediate", "delivered (no id)"),
         ("later", "retryable"),
         ("wrong", "permanent"),
     ] {
@@ -310,7 +314,8 @@ async fn httpsms_sms() {
 /// https://developers.cm.com/messaging/docs/responses-errors-json : POST /v1.0/message
 /// with X-CM-PRODUCTTOKEN, JSON messages.msg[] with from, to[].number (00 and digits),
 /// body.type and body.content; 200 with errorCode 0 and the messages with their
-/// `reference`; 400 with errorCode 101 for an unknown token.
+/// `reference`; 400 with errorCode 101 for an unknown token. The reference is 1 to 32
+/// letters and digits (CM's .NET SDK, `Reference`).
 #[tokio::test]
 async fn cm_sms() {
     let stand_in = StandIn::start(Arc::new(|request| {
@@ -321,6 +326,11 @@ async fn cm_sms() {
         require(msg["to"] == json!([{"number": "004915112345678"}]), "to: [{number}] in international form")?;
         require(msg["body"]["type"] == "auto" && msg["body"]["content"] == MESSAGE, "body: type and content")?;
         let reference = msg["reference"].clone();
+        let text = reference.as_str().unwrap_or_default();
+        require(
+            (1..=32).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric()),
+            "reference: 1 to 32 letters and digits",
+        )?;
         if request.header("x-cm-producttoken") != Some("00000000-0000-0000-0000-000000000000") {
             return Ok(Reply::json(
                 400,
@@ -340,7 +350,7 @@ async fn cm_sms() {
     for (token, expected) in [
         (
             "00000000-0000-0000-0000-000000000000",
-            "delivered 0a4f6c1e-5b7d-4c8e-9f10-2a3b4c5d6e7f",
+            "delivered 0a4f6c1e5b7d4c8e9f102a3b4c5d6e7f",
         ),
         ("11111111-1111-1111-1111-111111111111", "permanent"),
     ] {
@@ -402,7 +412,9 @@ async fn sinch_sms() {
 /// https://www.infobip.com/docs/api/channels/sms/sms-messaging/outbound-sms/send-sms-messages :
 /// POST /sms/3/messages, `Authorization: App <key>`, JSON messages[] with sender,
 /// destinations[].to (digits) and content.text; 200 with each message's status (group
-/// PENDING when accepted, REJECTED otherwise); 401 with requestError.
+/// PENDING when accepted, REJECTED otherwise); 401 with errorCode and description, the
+/// v3 error shape of Infobip's generated API clients (github.com/infobip/infobip-api-go-client,
+/// `ApiError`).
 #[tokio::test]
 async fn infobip_sms() {
     let stand_in = StandIn::start(Arc::new(|request| {
@@ -415,7 +427,8 @@ async fn infobip_sms() {
         if request.header("authorization") != Some("App 003026bbc133714df1834b8638bb496e-8f4b3d9a") {
             return Ok(Reply::json(
                 401,
-                json!({"requestError": {"serviceException": {"messageId": "UNAUTHORIZED", "text": "Invalid login details"}}}),
+                json!({"errorCode": "E401", "description": "Invalid login details",
+                       "action": "Check the API key.", "violations": [], "resources": []}),
             ));
         }
         let (group_id, group, description) = if to == "4915112345678" {
@@ -458,6 +471,21 @@ async fn infobip_sms() {
     let mut elsewhere = page(Channel::Sms, &[]);
     elsewhere.recipient.phone_number = Some("+4915199999999".to_owned());
     expect(&plugin, &stand_in, &elsewhere, "permanent").await;
+    let plugin = load(
+        "infobip-sms",
+        super::SELF_HOSTED,
+        &stand_in,
+        &fills("wrong"),
+    )
+    .await
+    .unwrap();
+    match plugin.notify(&page(Channel::Sms, &[])).await {
+        AttemptOutcome::Permanent(failure) => assert!(
+            failure.reason.contains("Invalid login details"),
+            "the reason is Infobip's description: {failure:?}"
+        ),
+        other => panic!("a wrong key is permanent, not {other:?}"),
+    }
     let plugin = load(
         "infobip-sms",
         super::SELF_HOSTED,
@@ -629,7 +657,8 @@ async fn plivo_sms() {
 
 /// https://smsc.ru/api/http/send/ : POST /sys/send.php, form login, psw, phones, mes,
 /// fmt=3 (JSON), charset=utf-8; always HTTP 200, with `id` and `cnt`, or `error` and
-/// `error_code` (2: bad login or password).
+/// `error_code` (2: bad login or password); errors 3, 6, 7 and 8 also carry an `id`
+/// (https://smscentre.com/api/http/send/sms/sms_answer/).
 #[tokio::test]
 async fn smsc_sms() {
     let stand_in = StandIn::start(Arc::new(|request| {
@@ -651,18 +680,26 @@ async fn smsc_sms() {
             "phones: international form",
         )?;
         require(field(&fields, "mes") == Some(MESSAGE), "mes: the text")?;
-        if (field(&fields, "login"), field(&fields, "psw")) == (Some("oncall"), Some("pw")) {
-            Ok(Reply::json(200, json!({"id": 1234, "cnt": 1})))
-        } else {
-            Ok(Reply::json(
+        match (field(&fields, "login"), field(&fields, "psw")) {
+            (Some("oncall"), Some("pw")) => Ok(Reply::json(200, json!({"id": 1234, "cnt": 1}))),
+            // Errors 3, 6, 7 and 8 carry the message's id too, with no `cnt`.
+            (Some("oncall"), Some("broke")) => Ok(Reply::json(
+                200,
+                json!({"error": "not enough money", "error_code": 3, "id": 1234}),
+            )),
+            _ => Ok(Reply::json(
                 200,
                 json!({"error": "authorise error", "error_code": 2}),
-            ))
+            )),
         }
     }))
     .await;
     let base = "https://smsc.ru";
-    for (password, expected) in [("pw", "delivered 1234"), ("no", "permanent")] {
+    for (password, expected) in [
+        ("pw", "delivered 1234"),
+        ("broke", "permanent"),
+        ("no", "permanent"),
+    ] {
         let plugin = load(
             "smsc-sms",
             base,
