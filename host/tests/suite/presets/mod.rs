@@ -34,6 +34,7 @@ pub const MESSAGE: &str = "Disk full on db-1 (#42)";
 const TESTED: &[&str] = &[
     "46elks-sms",
     "bark",
+    "bird-sms",
     "clicksend-sms",
     "cm-sms",
     "discord",

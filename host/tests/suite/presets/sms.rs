@@ -497,6 +497,70 @@ async fn infobip_sms() {
     expect(&plugin, &stand_in, &page(Channel::Sms, &[]), "permanent").await;
 }
 
+/// https://docs.bird.com/api/channels-api/api-reference/messaging and
+/// https://docs.bird.com/api/channels-api/supported-channels/programmable-sms/sending-sms-messages :
+/// POST /workspaces/{workspaceId}/channels/{channelId}/messages with `Authorization:
+/// AccessKey <key>`, JSON receiver.contacts[].identifierValue (+E.164) and body.type
+/// "text" with text.text; 202 with the message and its `id`; 5xx safe to retry
+/// (https://docs.bird.com/api/api-access/common-api-usage).
+#[tokio::test]
+async fn bird_sms() {
+    let stand_in = StandIn::start(Arc::new(|request| {
+        require(
+            request.method == "POST"
+                && path(request) == "/workspaces/2f4ed3a1-ws/channels/8c1b5e6d-ch/messages",
+            "POST /workspaces/{workspaceId}/channels/{channelId}/messages",
+        )?;
+        require(
+            request.header("content-type") == Some("application/json"),
+            "a JSON body",
+        )?;
+        let body = request.json();
+        require(
+            body["receiver"]["contacts"][0]["identifierValue"] == super::PHONE,
+            "receiver.contacts[0].identifierValue: +E.164",
+        )?;
+        require(
+            body["body"]["type"] == "text" && body["body"]["text"]["text"] == MESSAGE,
+            "body: type text with text.text",
+        )?;
+        match request.header("authorization") {
+            Some("AccessKey ak-live-1") => Ok(Reply::json(
+                202,
+                json!({"id": "0a8d3b52-5c1e-4c2f-9b77-2d1e0f6a7c10", "channelId": "8c1b5e6d-ch",
+                       "status": "accepted", "body": body["body"]}),
+            )),
+            Some("AccessKey ak-busy") => Ok(Reply::json(
+                503,
+                json!({"code": "ServiceUnavailable", "message": "try again later"}),
+            )),
+            _ => Ok(Reply::json(
+                401,
+                json!({"code": "Unauthorized", "message": "invalid access key"}),
+            )),
+        }
+    }))
+    .await;
+    let base = "https://api.bird.com";
+    let sms = page(Channel::Sms, &[]);
+    for (key, expected) in [
+        (
+            "ak-live-1",
+            "delivered 0a8d3b52-5c1e-4c2f-9b77-2d1e0f6a7c10",
+        ),
+        ("ak-busy", "retryable"),
+        ("ak-revoked", "permanent"),
+    ] {
+        let fills = [
+            ("vars.workspace_id", "2f4ed3a1-ws"),
+            ("vars.channel_id", "8c1b5e6d-ch"),
+            ("secret.access_key", key),
+        ];
+        let plugin = load("bird-sms", base, &stand_in, &fills).await.unwrap();
+        expect(&plugin, &stand_in, &sms, expected).await;
+    }
+}
+
 /// https://developers.telnyx.com/api/messaging/send-message : POST /v2/messages,
 /// `Authorization: Bearer`, JSON from, to (+E.164), text; 200 with `data.id`; 401 with
 /// an `errors` array; 429 (code 10011) to slow down.
