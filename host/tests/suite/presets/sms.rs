@@ -923,9 +923,11 @@ async fn esendex_sms() {
     }
 }
 
-/// Zvonok's external call API (POST /manager/cabapi_external/api/v1/phones/call/, form
-/// public_key, campaign_id, phone (+ and digits), text), as Grafana OnCall's Zvonok
-/// integration uses it: 200 with `call_id`; `status` "error" with `data` otherwise.
+/// Zvonok's external call API (POST /manager/cabapi_external/api/v1/phones/call/ with
+/// public_key, campaign_id, phone (+ and digits) and text in the query string), as
+/// Grafana OnCall's Zvonok integration calls it (engine/apps/zvonok/phone_provider.py,
+/// `requests.post(ZVONOK_CALL_URL, params=params)`): 200 with `call_id`; `status`
+/// "error" with `data` otherwise.
 #[tokio::test]
 async fn zvonok_voice() {
     let stand_in = StandIn::start(Arc::new(|request| {
@@ -934,10 +936,10 @@ async fn zvonok_voice() {
                 && path(request) == "/manager/cabapi_external/api/v1/phones/call/",
             "POST /manager/cabapi_external/api/v1/phones/call/",
         )?;
-        let fields = form(request);
+        let fields = crate::common::provider::query(request);
         require(
             field(&fields, "phone") == Some(super::PHONE),
-            "phone: + and international digits",
+            "phone: + and international digits, in the query",
         )?;
         require(
             field(&fields, "campaign_id") == Some("123456789"),
