@@ -399,7 +399,7 @@ impl Config {
         format!(
             "app.port = {}\napp.hostname = {base}\napp.public_url = {pages}\napp.log_level = {}\napp.auth_token = {} token(s){}\n\
              app.admin_token = {}\napp.metrics_token = {}\ndb = {db}\nlimits = {} SMS, {} calls per user per day\n\
-             plugins configured = {}\nschedules configured = {}",
+             plugins configured = {}\napp.plugins_dir = {}\napp.plugin_cache_dir = {}\nschedules configured = {}",
             self.startup.port,
             self.startup.log_level,
             self.app.auth_token.len(),
@@ -409,6 +409,12 @@ impl Config {
             self.limits.sms_per_day,
             self.limits.calls_per_day,
             self.plugin.len(),
+            self.startup.plugins_dir,
+            if self.startup.plugin_cache_dir.is_empty() {
+                "(none: plugins are compiled at every start)"
+            } else {
+                self.startup.plugin_cache_dir.as_str()
+            },
             self.grafana.oncall.schedules.len(),
         )
     }

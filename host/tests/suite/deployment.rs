@@ -15,7 +15,8 @@ fn yaml_documents(path: &str) -> Vec<Yaml> {
 
 /// Runs `emu-oncall <args> check --config-only` with `env` (and nothing inherited that could
 /// configure it), asserting that the binary accepts them.
-fn binary_accepts(what: &str, args: &[&str], env: &BTreeMap<String, String>) {
+/// Runs `check --config-only` and returns the summary it prints.
+fn binary_accepts(what: &str, args: &[&str], env: &BTreeMap<String, String>) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_emu-oncall"));
     command
         .args(args)
@@ -29,6 +30,7 @@ fn binary_accepts(what: &str, args: &[&str], env: &BTreeMap<String, String>) {
         "{what}: emu-oncall {args:?} check --config-only refused it:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// `${NAME:-default}` → `default`, as compose expands it with nothing set;
@@ -404,7 +406,11 @@ async fn the_kubernetes_manifests_run_three_probed_replicas_of_the_real_binary()
     let config_at = args.iter().position(|a| a == "--config").expect("--config") + 1;
     let mounted_config = args[config_at].clone();
     args[config_at] = config_path.display().to_string();
-    let mut env = BTreeMap::new();
+    // The pod runs the image, so the image's ENV applies too, and wins over the config
+    // file: what the server really uses is asked of the binary below, not read off the
+    // ConfigMap. `--config` stands for the image's EMU_ONCALL_CONFIG.
+    let mut env = Dockerfile::parse(&repository_file("Dockerfile")).env();
+    env.remove("EMU_ONCALL_CONFIG");
     for variable in container["env"].as_vec().expect("env") {
         let name = variable["name"].as_str().expect("name").to_owned();
         assert!(
@@ -419,7 +425,14 @@ async fn the_kubernetes_manifests_run_three_probed_replicas_of_the_real_binary()
         "postgres://u:p@db:5432/emu".to_owned(),
     );
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    binary_accepts("Kubernetes container", &arg_refs, &env);
+    let summary = binary_accepts("Kubernetes container", &arg_refs, &env);
+    let effective = |key: &str| {
+        summary
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("check --config-only prints no {key}:\n{summary}"))
+            .to_owned()
+    };
     let config: toml::Table = toml::from_str(toml_text).unwrap();
 
     // Mounts put the config and the plugins where the config says.
@@ -438,14 +451,16 @@ async fn the_kubernetes_manifests_run_three_probed_replicas_of_the_real_binary()
         mounts.get(&mounted_config).map(String::as_str),
         Some("config")
     );
-    let plugins_dir = config["app"]["plugins_dir"].as_str().expect("plugins_dir");
-    assert_eq!(mounts.get(plugins_dir).map(String::as_str), Some("plugins"));
-    let cache_dir = config["app"]["plugin_cache_dir"]
-        .as_str()
-        .expect("cache dir");
+    let plugins_dir = effective("app.plugins_dir");
+    assert_eq!(
+        mounts.get(&plugins_dir).map(String::as_str),
+        Some("plugins"),
+        "the server reads plugins from {plugins_dir}: the ConfigMap must be mounted there"
+    );
+    let cache_dir = effective("app.plugin_cache_dir");
     // An emptyDir is world-writable, which the server refuses for native code: the
     // cache is a directory the server makes (0700) inside the mount.
-    let mount = std::path::Path::new(cache_dir)
+    let mount = std::path::Path::new(&cache_dir)
         .parent()
         .and_then(|parent| parent.to_str())
         .expect("cache dir has a parent");
