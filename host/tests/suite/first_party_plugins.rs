@@ -425,50 +425,8 @@ async fn plugin_test_command_delivers_through_a_file() {
 #[tokio::test]
 async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
     let sink = Sink::start().await;
-    let url = format!("{}/hook", sink.url);
-    let settings = [("url", url.as_str()), ("allowed_hosts", "127.0.0.1")];
-    let rust = load("webhook.wasm", &settings).await.unwrap();
-    let python = load("python-webhook.wasm", &settings).await.unwrap();
-    assert_eq!(python.info.name, "python-webhook");
-    assert_eq!(
-        python.contract_version(),
-        "0.2.0",
-        "built against the current contract"
-    );
-    let message = notification(
-        Channel::Sms,
-        "Ünïcode \"quoted\"\nsecond line",
-        &[("telegram_chat_id", "42")],
-    );
-    let (rust_outcome, rust_request) = deliver(&rust, &sink, &message).await;
-    let (python_outcome, python_request) = deliver(&python, &sink, &message).await;
-    assert!(
-        matches!(rust_outcome, AttemptOutcome::Delivered(_)),
-        "{rust_outcome:?}"
-    );
-    assert!(
-        matches!(python_outcome, AttemptOutcome::Delivered(_)),
-        "{python_outcome:?}"
-    );
-    assert_eq!(python_request.json(), rust_request.json());
-    assert_eq!(
-        python_request.header("idempotency-key"),
-        Some(NOTIFICATION_ID)
-    );
-    assert_eq!(
-        python_request.header("content-length"),
-        Some(python_request.body.len().to_string().as_str())
-    );
-    sink.fail_next(1, 503);
-    assert!(matches!(
-        python.notify(&message).await,
-        AttemptOutcome::Retryable(_)
-    ));
-    sink.fail_next(1, 400);
-    assert!(matches!(
-        python.notify(&message).await,
-        AttemptOutcome::Permanent(_)
-    ));
+    let python = delivers_like_the_rust_webhook("python-webhook", &sink).await;
+    assert_failures_keep_their_kind(&python, &sink).await;
 }
 
 /// The same webhook written in JavaScript (componentize-js): the body is the Rust one's,
@@ -476,60 +434,11 @@ async fn a_python_plugin_delivers_exactly_like_the_rust_one() {
 #[tokio::test]
 async fn a_javascript_plugin_delivers_exactly_like_the_rust_one() {
     let sink = Sink::start().await;
-    let url = format!("{}/hook", sink.url);
-    let settings = [("url", url.as_str()), ("allowed_hosts", "127.0.0.1")];
-    let rust = load("webhook.wasm", &settings).await.unwrap();
-    let js = load("js-webhook.wasm", &settings).await.unwrap();
-    assert_eq!(js.info.name, "js-webhook");
-    assert_eq!(js.contract_version(), "0.2.0");
-    // Keys JavaScript would order differently from serde_json: integer-like ones (which
-    // objects put first) and one past U+FFFF (UTF-16 and UTF-8 order disagree).
-    let message = with_alert_group(notification(
-        Channel::Call,
-        "Ünïcode \"quoted\"\n\u{1F6A8} second line",
-        &[
-            ("zone", "eu"),
-            ("10", "ten"),
-            ("9", "nine"),
-            ("\u{1F600}", "a"),
-            ("\u{FF5E}", "b"),
-        ],
-    ));
-    let (rust_outcome, rust_request) = deliver(&rust, &sink, &message).await;
-    let (js_outcome, js_request) = deliver(&js, &sink, &message).await;
-    assert!(
-        matches!(rust_outcome, AttemptOutcome::Delivered(_)),
-        "{rust_outcome:?}"
-    );
-    assert!(
-        matches!(js_outcome, AttemptOutcome::Delivered(_)),
-        "{js_outcome:?}"
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&js_request.body),
-        String::from_utf8_lossy(&rust_request.body)
-    );
-    assert_eq!(js_request.json()["alert_group"]["number"], 13);
-    assert_eq!(js_request.header("idempotency-key"), Some(NOTIFICATION_ID));
-    assert_eq!(
-        js_request.header("content-length"),
-        Some(js_request.body.len().to_string().as_str())
-    );
-
-    sink.fail_next(1, 503);
-    assert!(matches!(
-        js.notify(&message).await,
-        AttemptOutcome::Retryable(_)
-    ));
-    sink.fail_next(1, 400);
-    match js.notify(&message).await {
-        AttemptOutcome::Permanent(detail) => {
-            assert!(detail.reason.starts_with("HTTP 400"), "{detail:?}")
-        }
-        other => panic!("a 400 is permanent, not {other:?}"),
-    }
+    let js = delivers_like_the_rust_webhook("js-webhook", &sink).await;
+    assert_failures_keep_their_kind(&js, &sink).await;
 
     // Compiling the 13 MB component once is enough: the same code, other settings.
+    let url = format!("{}/hook", sink.url);
     let elsewhere = js
         .with_settings(plugin_settings(
             "js-webhook",
@@ -537,7 +446,7 @@ async fn a_javascript_plugin_delivers_exactly_like_the_rust_one() {
         ))
         .await
         .unwrap();
-    match elsewhere.notify(&message).await {
+    match elsewhere.notify(&twin_page()).await {
         AttemptOutcome::Permanent(detail) => {
             assert!(detail.reason.contains("allowed_hosts"), "{detail:?}")
         }
@@ -553,6 +462,80 @@ async fn a_javascript_plugin_delivers_exactly_like_the_rust_one() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("must start with http"), "{error}");
+}
+
+/// A page whose JSON is easy to get subtly wrong: escapes, non-ASCII, a u64, and
+/// attribute keys that JavaScript or Python would order differently from serde_json
+/// (integer-like ones, and one past U+FFFF against one below it).
+fn twin_page() -> Notification {
+    with_alert_group(notification(
+        Channel::Call,
+        "Ünïcode \"quoted\"\n\u{1F6A8} second line",
+        &[
+            ("telegram_chat_id", "42"),
+            ("10", "ten"),
+            ("9", "nine"),
+            ("\u{1F600}", "a"),
+            ("\u{FF5E}", "b"),
+        ],
+    ))
+}
+
+/// Loads `plugins/<name>` (a webhook in another language) next to the Rust webhook and
+/// checks it sends the very same request: body bytes, idempotency key, a declared length.
+async fn delivers_like_the_rust_webhook(name: &str, sink: &Sink) -> LoadedPlugin {
+    let url = format!("{}/hook", sink.url);
+    let settings = [("url", url.as_str()), ("allowed_hosts", "127.0.0.1")];
+    let rust = load("webhook.wasm", &settings).await.unwrap();
+    let twin = load(&format!("{name}.wasm"), &settings).await.unwrap();
+    assert_eq!(twin.info.name, name);
+    assert_eq!(
+        twin.contract_version(),
+        "0.2.0",
+        "built against the current contract"
+    );
+    let page = twin_page();
+    let (rust_outcome, rust_request) = deliver(&rust, sink, &page).await;
+    let (twin_outcome, twin_request) = deliver(&twin, sink, &page).await;
+    assert!(
+        matches!(rust_outcome, AttemptOutcome::Delivered(_)),
+        "{rust_outcome:?}"
+    );
+    assert!(
+        matches!(twin_outcome, AttemptOutcome::Delivered(_)),
+        "{twin_outcome:?}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&twin_request.body),
+        String::from_utf8_lossy(&rust_request.body),
+        "{name} sends other bytes than the Rust webhook"
+    );
+    assert_eq!(twin_request.json()["alert_group"]["number"], 13);
+    assert_eq!(
+        twin_request.header("idempotency-key"),
+        Some(NOTIFICATION_ID)
+    );
+    assert_eq!(
+        twin_request.header("content-length"),
+        Some(twin_request.body.len().to_string().as_str())
+    );
+    twin
+}
+
+/// A 5xx is worth another try; a 4xx is permanent and names the status.
+async fn assert_failures_keep_their_kind(plugin: &LoadedPlugin, sink: &Sink) {
+    sink.fail_next(1, 503);
+    assert!(matches!(
+        plugin.notify(&twin_page()).await,
+        AttemptOutcome::Retryable(_)
+    ));
+    sink.fail_next(1, 400);
+    match plugin.notify(&twin_page()).await {
+        AttemptOutcome::Permanent(detail) => {
+            assert!(detail.reason.starts_with("HTTP 400"), "{detail:?}")
+        }
+        other => panic!("a 400 is permanent, not {other:?}"),
+    }
 }
 
 fn with_alert_group(mut notification: Notification) -> Notification {
