@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use super::settings::PLACEHOLDER;
+
 const PRESETS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/presets.rs"));
 
 #[derive(Debug, Error)]
@@ -17,9 +19,6 @@ pub enum PresetError {
     #[error("preset {preset:?} still has placeholders in {}: fill each with --set KEY=VALUE", keys.join(", "))]
     Unfilled { preset: String, keys: Vec<String> },
 }
-
-/// How a preset marks what its operator fills in.
-const PLACEHOLDER: &str = "YOUR_";
 
 /// Fails naming every key that still holds a `YOUR_…` placeholder, so one try shows all
 /// that is missing rather than one at a time.

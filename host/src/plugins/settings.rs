@@ -28,7 +28,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// How the example presets mark what the operator must fill in (`YOUR_API_KEY`).
-const PLACEHOLDER: &str = "YOUR_";
+pub(crate) const PLACEHOLDER: &str = "YOUR_";
 
 fn list(value: &toml::Value, key: &str) -> Result<Vec<String>, String> {
     let items: Vec<String> = match value {
